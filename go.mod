@@ -1,0 +1,24 @@
+module github.com/G-Core/gcore-credential-helper
+
+go 1.26.0
+
+require (
+	github.com/99designs/keyring v1.2.2
+	github.com/BurntSushi/toml v1.6.0
+	github.com/godbus/dbus v0.0.0-20190726142602-4481cbc300e2
+	github.com/google/go-cmp v0.7.0
+	golang.org/x/crypto v0.59.0
+	golang.org/x/sync v0.25.0
+	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
+)
+
+require (
+	github.com/99designs/go-keychain v0.0.0-20191008050251-8e49817e8af4 // indirect
+	github.com/danieljoos/wincred v1.2.3 // indirect
+	github.com/dvsekhvalnov/jose2go v1.11.0 // indirect; pinned above keyring's v1.5.0 (DoS CVEs), see third_party/README.md
+	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c // indirect
+	github.com/mtibben/percent v0.2.1 // indirect
+)
+
+replace github.com/99designs/keyring => ./third_party/keyring
