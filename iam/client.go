@@ -1,0 +1,446 @@
+// Package iam is the HTTP client for the Gcore IAM API: password login, token
+// refresh, account switch and credential verification (SPEC §2), plus reading the
+// claims of the JWTs it returns.
+//
+// It owns the wire: request shapes, the retry policy, and turning status codes
+// and Gcore's error bodies into errors callers can branch on. It keeps no state
+// between calls and knows nothing of caches, profiles or prompts.
+package iam
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	defaultTimeout   = 15 * time.Second
+	defaultUserAgent = "gcore-credential-helper"
+
+	// maxAttempts bounds how often one call is sent, including the first time.
+	maxAttempts = 3
+	// firstBackoff is the wait before the second attempt; it doubles after that.
+	firstBackoff = 200 * time.Millisecond
+	// maxBody caps what is read of any response: IAM answers are a few KiB.
+	maxBody = 1 << 20
+	// maxRetryAfter (seconds) clamps absurd Retry-After values.
+	maxRetryAfter = 24 * 60 * 60
+)
+
+// Options configures a Client. Zero values get defaults.
+type Options struct {
+	// HTTPClient sends the requests. Default: a client with the standard
+	// transport. TLS verification is always on: a client that disables it is
+	// refused. Redirects are never followed, whichever client is given.
+	HTTPClient *http.Client
+	// Timeout bounds one attempt (connect, send, read the whole answer).
+	// Default 15s. The ctx deadline bounds the whole call, retries included.
+	Timeout time.Duration
+	// UserAgent is sent with every request. Default "gcore-credential-helper".
+	UserAgent string
+	// Debugf, when set, receives one line per attempt: method, path, status and
+	// duration. Bodies and headers are never passed to it.
+	Debugf func(format string, args ...any)
+	// Sleep waits between attempts. Default: a timer that returns early with
+	// ctx.Err() when ctx is done.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock, used to turn an HTTP-date Retry-After into a wait, to
+	// check that a wait fits the ctx deadline, and to time attempts. Default
+	// time.Now.
+	Now func() time.Time
+}
+
+// Client calls one Gcore IAM endpoint. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	http      *http.Client
+	timeout   time.Duration
+	userAgent string
+	debugf    func(format string, args ...any)
+	sleep     func(ctx context.Context, d time.Duration) error
+	now       func() time.Time
+}
+
+// NewClient returns a client for the IAM API at baseURL (for example
+// "https://api.gcore.com"), which must pass ValidateBaseURL.
+func NewClient(baseURL string, opts Options) (*Client, error) {
+	base, err := ValidateBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		if t, ok := opts.HTTPClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
+			return nil, errors.New("iam: refusing an http client with tls verification disabled")
+		}
+		copied := *opts.HTTPClient
+		hc = &copied
+	}
+	// A redirect would resend a password or token to a place the user did not
+	// configure (possibly over plain http), and a 307 would resend a refresh
+	// token that the first server may already have consumed.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c := &Client{
+		base:      base,
+		http:      hc,
+		timeout:   opts.Timeout,
+		userAgent: opts.UserAgent,
+		debugf:    opts.Debugf,
+		sleep:     opts.Sleep,
+		now:       opts.Now,
+	}
+	if c.timeout <= 0 {
+		c.timeout = defaultTimeout
+	}
+	if c.userAgent == "" {
+		c.userAgent = defaultUserAgent
+	}
+	if c.debugf == nil {
+		c.debugf = func(string, ...any) {}
+	}
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+// ValidateBaseURL parses an IAM base URL and enforces SPEC §3: https, or plain
+// http only for loopback hosts (127.0.0.0/8, ::1, localhost); no user
+// information, query or fragment; a host. A trailing slash is dropped. When the
+// scheme is what is wrong, the error wraps ErrInsecureURL.
+func ValidateBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// The url.Error would quote raw, which may hold a password in userinfo.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("invalid base url: %w", err)
+	}
+	switch {
+	case u.User != nil:
+		return nil, errors.New("invalid base url: user information is not allowed")
+	case strings.ContainsAny(raw, "?#"):
+		return nil, errors.New("invalid base url: query and fragment are not allowed")
+	case u.Hostname() == "":
+		return nil, errors.New("invalid base url: no host")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http":
+		return nil, fmt.Errorf("base url %s://%s: %w: use https (plain http is allowed only for loopback hosts)", u.Scheme, u.Host, ErrInsecureURL)
+	default:
+		return nil, fmt.Errorf("base url scheme %q: %w: use https", u.Scheme, ErrInsecureURL)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BaseURL returns the validated base URL, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// BearerAuthorization is the Authorization header value for a JWT access token.
+func BearerAuthorization(access string) string { return "Bearer " + access }
+
+// APIKeyAuthorization is the Authorization header value for a permanent API
+// token ("<id>_<secret>").
+func APIKeyAuthorization(token string) string { return "APIKey " + token }
+
+// Credentials are what a password login sends.
+type Credentials struct {
+	Username string
+	Password string
+	// OTP is the one-time password; it is sent only when not empty.
+	OTP string
+}
+
+// String keeps the password and OTP out of accidental %v formatting.
+func (cr Credentials) String() string {
+	return fmt.Sprintf("{Username:%s Password:[redacted] OTP:[redacted]}", cr.Username)
+}
+
+// Tokens is the pair every successful login, refresh or account switch returns.
+type Tokens struct {
+	Access  string
+	Refresh string
+}
+
+// String keeps the tokens out of accidental %v formatting.
+func (Tokens) String() string { return "{Access:[redacted] Refresh:[redacted]}" }
+
+// Account is the part of GET /iam/clients/me this tool uses.
+type Account struct {
+	ID          int64  `json:"id"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	CurrentUser int64  `json:"currentUser"`
+}
+
+// Login exchanges a username and password (and OTP, when set) for tokens of
+// the user's first account.
+func (c *Client) Login(ctx context.Context, cr Credentials) (Tokens, error) {
+	body := struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+		OTP      string `json:"one_time_password,omitempty"`
+	}{cr.Username, cr.Password, cr.OTP}
+	return c.tokens(ctx, request{
+		op: opLogin, method: http.MethodPost, path: "/iam/auth/jwt/login",
+		body: body, resend: true, secrets: []string{cr.Password, cr.OTP},
+	})
+}
+
+// Refresh exchanges a refresh token for a new pair. Gcore refresh tokens are
+// single-use, so the request is sent again only when the connection could not
+// be made or the server answered 429. After a 5xx, a timeout, a reset or a
+// truncated answer it returns an UnavailableError at once, and the caller must
+// assume the refresh token may have been spent.
+func (c *Client) Refresh(ctx context.Context, refresh string) (Tokens, error) {
+	return c.tokens(ctx, request{
+		op: opRefresh, method: http.MethodPost, path: "/iam/auth/jwt/refresh",
+		body: struct {
+			Refresh string `json:"refresh"`
+		}{refresh},
+		resend: false, secrets: []string{refresh},
+	})
+}
+
+// SwitchAccount exchanges an access token for tokens of another account
+// (client) the user belongs to.
+func (c *Client) SwitchAccount(ctx context.Context, access string, clientID int64) (Tokens, error) {
+	if clientID <= 0 {
+		return Tokens{}, fmt.Errorf("iam %s: invalid client id %d", opSwitch, clientID)
+	}
+	return c.tokens(ctx, request{
+		op: opSwitch, method: http.MethodGet, path: "/iam/auth/jwt/clients/" + strconv.FormatInt(clientID, 10) + "/login",
+		authorization: BearerAuthorization(access), resend: true, secrets: []string{access},
+	})
+}
+
+// Me returns the account a credential belongs to; it is how a credential is
+// verified. authorization is the whole header value, see BearerAuthorization
+// and APIKeyAuthorization.
+func (c *Client) Me(ctx context.Context, authorization string) (Account, error) {
+	if authorization == "" {
+		return Account{}, fmt.Errorf("iam %s: empty authorization", opMe)
+	}
+	r := request{
+		op: opMe, method: http.MethodGet, path: "/iam/clients/me",
+		authorization: authorization, resend: true, secrets: []string{authorization},
+	}
+	// Authorization is "<scheme> <secret>": the secret alone may also be echoed.
+	if _, secret, ok := strings.Cut(authorization, " "); ok {
+		r.secrets = append(r.secrets, secret)
+	}
+	var a Account
+	res, err := c.do(ctx, r)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := json.Unmarshal(res.body, &a); err != nil || a.ID == 0 {
+		return Account{}, malformed(r.op, res.status, "want a json object with an account id")
+	}
+	return a, nil
+}
+
+func (c *Client) tokens(ctx context.Context, r request) (Tokens, error) {
+	res, err := c.do(ctx, r)
+	if err != nil {
+		return Tokens{}, err
+	}
+	var t struct {
+		Access  string `json:"access"`
+		Refresh string `json:"refresh"`
+	}
+	if err := json.Unmarshal(res.body, &t); err != nil || t.Access == "" || t.Refresh == "" {
+		return Tokens{}, malformed(r.op, res.status, "want a json object with access and refresh tokens")
+	}
+	return Tokens{Access: t.Access, Refresh: t.Refresh}, nil
+}
+
+// Operation names, as they appear in error messages.
+const (
+	opLogin   = "login"
+	opRefresh = "refresh"
+	opSwitch  = "switch account"
+	opMe      = "me"
+)
+
+type request struct {
+	op            string
+	method, path  string
+	body          any // JSON-encoded when not nil
+	authorization string
+	// resend says whether the request may be sent again after it may have
+	// reached the server. Refresh must not be: Gcore blacklists a refresh
+	// token once used, so a second send after a lost answer would turn a
+	// transient failure into a forced login. A refresh is therefore retried
+	// only when the dial failed (nothing was sent) or on 429 (the server
+	// said it did not process it); a 5xx, a timeout, a reset after sending or
+	// a truncated answer ends the call with an UnavailableError.
+	resend bool
+	// secrets are scrubbed from anything the server says before it becomes
+	// part of an error message.
+	secrets []string
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends r, retrying per the policy on request.resend, and returns a 2xx
+// response or a typed error.
+func (c *Client) do(ctx context.Context, r request) (response, error) {
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return response{}, fmt.Errorf("iam %s: encode request: %w", r.op, err)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := c.send(ctx, r, payload, attempt)
+		wait := firstBackoff << (attempt - 1)
+		var retry bool
+		switch {
+		case err != nil:
+			retry = r.resend || (res.status == 0 && dialFailed(err))
+			err = &UnavailableError{Status: res.status, Err: err, op: r.op}
+		case res.status == http.StatusTooManyRequests:
+			after, ok := retryAfter(res.header, c.now())
+			if ok {
+				wait = after
+			}
+			retry = true
+			err = &RateLimitedError{RetryAfter: after, op: r.op}
+		case res.status >= 500:
+			if after, ok := retryAfter(res.header, c.now()); ok {
+				wait = after
+			}
+			retry = r.resend
+			err = &UnavailableError{Status: res.status, op: r.op}
+		case res.status >= 200 && res.status < 300:
+			return res, nil
+		default:
+			return res, failure(r, res)
+		}
+		if !retry || attempt == maxAttempts || !c.fits(ctx, wait) {
+			return res, err
+		}
+		c.debugf("iam: %s %s: retrying in %s", r.method, r.path, wait)
+		if c.sleep(ctx, wait) != nil {
+			return res, err
+		}
+	}
+}
+
+// fits reports whether waiting d still leaves time for another attempt. With
+// no deadline, a wait longer than one attempt's timeout is not worth it.
+func (c *Client) fits(ctx context.Context, d time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return d <= c.timeout
+	}
+	return c.now().Add(d).Before(deadline)
+}
+
+// send makes one attempt. A non-nil error with a zero status means no answer
+// arrived; with a status, the body could not be read whole.
+func (c *Client) send(ctx context.Context, r request, payload []byte, attempt int) (response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, c.base.String()+r.path, body)
+	if err != nil {
+		return response{}, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.authorization != "" {
+		req.Header.Set("Authorization", r.authorization)
+	}
+	start := c.now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.debugf("iam: %s %s attempt %d: no response after %s", r.method, r.path, attempt, c.now().Sub(start))
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	res := response{status: resp.StatusCode, header: resp.Header}
+	// A longer body is cut, fails to decode and so reads as malformed.
+	res.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	c.debugf("iam: %s %s attempt %d: %d after %s", r.method, r.path, attempt, res.status, c.now().Sub(start))
+	if err != nil {
+		return res, fmt.Errorf("read response body: %w", err)
+	}
+	return res, nil
+}
+
+// dialFailed reports whether a transport error proves the request never left
+// this machine: the connection was never established.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// retryAfter reads a Retry-After header: delay seconds or an HTTP-date.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		// Clamped so the conversion cannot overflow; a day never fits a deadline anyway.
+		return time.Duration(min(s, maxRetryAfter)) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

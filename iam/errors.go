@@ -1,0 +1,238 @@
+package iam
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Sentinel errors; match them with errors.Is. The errors returned also carry
+// the operation and what the server said, for the message.
+var (
+	// ErrBadCredentials: a login was refused (400) for a reason other than the
+	// one-time password, usually "no active account found with the given
+	// credentials".
+	ErrBadCredentials = errors.New("bad credentials")
+	// ErrOTPRequired: a login was refused (400) because the one-time password
+	// is missing or wrong.
+	ErrOTPRequired = errors.New("one-time password required or wrong")
+	// ErrTokenRejected: the server answered 401: the token is invalid,
+	// expired or, for a refresh token, already used.
+	ErrTokenRejected = errors.New("token rejected")
+	// ErrForbidden: an account switch was refused (403 or 404): the user is
+	// not a member of that account.
+	ErrForbidden = errors.New("no access to that account")
+	// ErrInsecureURL: a base URL's scheme would send credentials in the clear.
+	ErrInsecureURL = errors.New("insecure url")
+)
+
+// maxMessage bounds, in runes, how much of a server's error text is kept.
+const maxMessage = 200
+
+// RateLimitedError is a 429 that could not be retried within the deadline or
+// the attempt budget.
+type RateLimitedError struct {
+	// RetryAfter is the server's Retry-After, zero when it sent none.
+	RetryAfter time.Duration
+	op         string
+}
+
+func (e *RateLimitedError) Error() string {
+	s := prefix(e.op) + ": rate limited (" + statusText(http.StatusTooManyRequests) + ")"
+	if e.RetryAfter > 0 {
+		s += ", retry after " + e.RetryAfter.String()
+	}
+	return s
+}
+
+// UnavailableError means the server could not be reached or did not answer
+// usably: a 5xx, a connection error, a timeout, or a 2xx body that was
+// truncated or not the expected JSON.
+type UnavailableError struct {
+	// Status is the HTTP status, zero when no answer arrived.
+	Status int
+	// Err is the underlying cause, nil for a plain 5xx.
+	Err error
+	op  string
+}
+
+func (e *UnavailableError) Error() string {
+	s := prefix(e.op) + ": server unavailable"
+	if e.Status != 0 {
+		s += ": " + statusText(e.Status)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Timeout reports whether a deadline or timeout caused the failure.
+func (e *UnavailableError) Timeout() bool {
+	var t interface{ Timeout() bool }
+	return errors.As(e.Err, &t) && t.Timeout()
+}
+
+// APIError is any other refusal by the server.
+type APIError struct {
+	Status int
+	// Message is what the error body said, cleaned up and truncated; empty
+	// when it said nothing readable.
+	Message string
+	op      string
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = "unexpected response"
+	}
+	return prefix(e.op) + ": " + msg + " (" + statusText(e.Status) + ")"
+}
+
+// kindError is a refusal with a known meaning: errors.Is matches its sentinel,
+// and the message keeps the server's words.
+type kindError struct {
+	op, text string
+	kind     error
+}
+
+func (e *kindError) Error() string { return prefix(e.op) + ": " + e.text }
+func (e *kindError) Unwrap() error { return e.kind }
+
+func prefix(op string) string {
+	if op == "" {
+		return "iam"
+	}
+	return "iam " + op
+}
+
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return fmt.Sprintf("%d %s", code, t)
+	}
+	return fmt.Sprint(code)
+}
+
+func malformed(op string, status int, want string) error {
+	return &UnavailableError{Status: status, Err: errors.New("malformed response: " + want), op: op}
+}
+
+// failure turns a non-2xx, non-429, non-5xx answer into an error.
+func failure(r request, res response) error {
+	msg := serverMessage(res.body, r.secrets)
+	var e kindError
+	switch {
+	case res.status == http.StatusUnauthorized:
+		e = kindError{text: "token rejected (401)", kind: ErrTokenRejected}
+	case res.status == http.StatusBadRequest && r.op == opLogin && mentionsOTP(res.body):
+		e = kindError{text: "one-time password required or wrong (400)", kind: ErrOTPRequired}
+	case res.status == http.StatusBadRequest && r.op == opLogin:
+		// Gcore's own sentence ("no active account found…") says it best.
+		e = kindError{text: "bad credentials (400)", kind: ErrBadCredentials}
+		if msg != "" {
+			e.text, msg = msg, ""
+		}
+	case (res.status == http.StatusForbidden || res.status == http.StatusNotFound) && r.op == opSwitch:
+		e = kindError{text: fmt.Sprintf("no access to that account (%d)", res.status), kind: ErrForbidden}
+	default:
+		return &APIError{Status: res.status, Message: msg, op: r.op}
+	}
+	e.op = r.op
+	if msg != "" {
+		e.text += ": " + msg
+	}
+	return &e
+}
+
+// otpPattern finds the undocumented "one-time password needed or wrong" 400:
+// it names the one_time_password field or talks about OTP/2FA.
+var otpPattern = regexp.MustCompile(`one[_ -]?time|two[_ -]?factor|(^|[^a-z0-9])(otp|totp|2fa|mfa)([^a-z0-9]|$)`)
+
+func mentionsOTP(body []byte) bool {
+	return otpPattern.Match(bytes.ToLower(body))
+}
+
+// serverMessage reads Gcore's error body shapes leniently:
+// {"errors": {"field": ["…"]}}, {"errors": {"errors": ["…"]}}, {"message": "…"}
+// and {"detail": "…"}. Secrets of the request are scrubbed first, in case the
+// server echoes them.
+func serverMessage(body []byte, secrets []string) string {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return ""
+	}
+	var parts []string
+	for _, k := range []string{"errors", "message", "detail"} {
+		parts = appendMessages(parts, k, m[k], secrets)
+	}
+	msg := strings.Join(parts, "; ")
+	msg = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, msg)
+	if utf8.RuneCountInString(msg) > maxMessage {
+		msg = string([]rune(msg)[:maxMessage]) + "…"
+	}
+	return msg
+}
+
+// appendMessages flattens v, naming the field a message belongs to unless the
+// key is one of the generic containers.
+func appendMessages(parts []string, key string, v any, secrets []string) []string {
+	switch v := v.(type) {
+	case string:
+		for _, s := range secrets {
+			if s != "" {
+				v = strings.ReplaceAll(v, s, "[redacted]")
+			}
+		}
+		v = tidy(v)
+		if v == "" {
+			return parts
+		}
+		switch key {
+		case "errors", "message", "detail", "non_field_errors":
+			return append(parts, v)
+		}
+		return append(parts, key+": "+v)
+	case []any:
+		for _, item := range v {
+			parts = appendMessages(parts, key, item, secrets)
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			parts = appendMessages(parts, k, v[k], secrets)
+		}
+	}
+	return parts
+}
+
+// tidy makes a server sentence fit inside our error: lower-case start (unless
+// it is an acronym such as "JSON"), no trailing period.
+func tidy(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), ".")
+	first, n := utf8.DecodeRuneInString(s)
+	second, _ := utf8.DecodeRuneInString(s[n:])
+	if unicode.IsUpper(first) && !unicode.IsUpper(second) {
+		s = string(unicode.ToLower(first)) + s[n:]
+	}
+	return s
+}
