@@ -1,0 +1,299 @@
+// Package config owns the helper's settings: where its files live (XDG), the TOML config file
+// with its profiles, how flags, environment and file combine into one resolved Profile, and the
+// cache key a session is stored under. It is loaded on every invocation, cache hits included, so
+// it reads one file, decodes it once and does nothing else.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Env looks up an environment variable; the CLI passes os.Getenv, tests pass a map lookup.
+// A nil Env behaves as an empty environment.
+type Env func(key string) string
+
+func (e Env) get(key string) string {
+	if e == nil {
+		return ""
+	}
+	return e(key)
+}
+
+// Auth kinds a profile can use (key auth).
+const (
+	// AuthPassword profiles log in with username and password and hold a JWT session.
+	AuthPassword = "password"
+	// AuthAPIToken profiles hold a permanent API token.
+	AuthAPIToken = "api-token"
+)
+
+// Defaults for settings that are not given anywhere.
+const (
+	DefaultBaseURL = "https://api.gcore.com"
+	DefaultBackend = "auto"
+	DefaultMinTTL  = 5 * time.Minute
+	// DefaultLockTimeout and DefaultHTTPTimeout together stay under the 60 s that SPEC §4 allows
+	// a caller to wait.
+	DefaultLockTimeout = 30 * time.Second
+	DefaultHTTPTimeout = 20 * time.Second
+)
+
+// Backends lists the storage backend names a profile may ask for (SPEC §5), "auto" first.
+func Backends() []string {
+	return []string{"auto", "file", "secret-service", "kwallet", "keychain", "wincred", "pass", "keyctl"}
+}
+
+// ValidBackend reports whether name is one of Backends.
+func ValidBackend(name string) bool {
+	return slices.Contains(Backends(), name)
+}
+
+// Profile is one fully resolved profile.
+type Profile struct {
+	Name            string
+	BaseURL         string // normalised: lower-case scheme and host, no trailing slash
+	Username        string
+	ClientID        int64  // account to switch to after login; 0 = none
+	Auth            string // AuthPassword or AuthAPIToken
+	Backend         string // one of Backends
+	MinTTL          time.Duration
+	PasswordCommand string
+	OTPCommand      string
+	AllowedHosts    []string      // lower-case host or host:port
+	LockTimeout     time.Duration // longest wait for another process holding the lock
+	HTTPTimeout     time.Duration // per IAM request
+}
+
+// Overrides are command-line flags; a zero or nil field means "not given".
+type Overrides struct {
+	BaseURL  string
+	Username string
+	Backend  string
+	ClientID *int64
+	MinTTL   *time.Duration
+}
+
+func defaults(name string) Profile {
+	return Profile{
+		Name:        name,
+		BaseURL:     DefaultBaseURL,
+		Auth:        AuthPassword,
+		Backend:     DefaultBackend,
+		MinTTL:      DefaultMinTTL,
+		LockTimeout: DefaultLockTimeout,
+		HTTPTimeout: DefaultHTTPTimeout,
+	}
+}
+
+// ProfileName picks the profile to use: the --profile flag, then GCORE_PROFILE, then "default".
+func ProfileName(flag string, env Env) string {
+	if flag != "" {
+		return flag
+	}
+	if name := env.get("GCORE_PROFILE"); name != "" {
+		return name
+	}
+	return "default"
+}
+
+// Resolve builds the named profile with precedence flag > environment > config file > default
+// (SPEC §3). The environment contributes GCORE_BASE_URL and GCORE_KEYRING_BACKEND. A profile
+// missing from f (or a nil f) resolves to defaults: callers use HasProfile to tell a first login.
+// File values were validated by Load; environment and flag values are validated here.
+func Resolve(f *File, name string, env Env, o Overrides) (Profile, error) {
+	if err := checkName(name); err != nil {
+		return Profile{}, err
+	}
+	p, ok := f.profile(name)
+	if !ok {
+		p = defaults(name)
+	}
+	// The file's slice must not be shared with a caller that might append to it.
+	p.AllowedHosts = slices.Clone(p.AllowedHosts)
+
+	if v := env.get("GCORE_BASE_URL"); v != "" {
+		if err := checkBaseURL(v); err != nil {
+			return Profile{}, fmt.Errorf("GCORE_BASE_URL: %w", err)
+		}
+		p.BaseURL = v
+	}
+	if v := env.get("GCORE_KEYRING_BACKEND"); v != "" {
+		if err := checkBackend(v); err != nil {
+			return Profile{}, fmt.Errorf("GCORE_KEYRING_BACKEND: %w", err)
+		}
+		p.Backend = v
+	}
+
+	if o.BaseURL != "" {
+		if err := checkBaseURL(o.BaseURL); err != nil {
+			return Profile{}, fmt.Errorf("base URL flag: %w", err)
+		}
+		p.BaseURL = o.BaseURL
+	}
+	if o.Username != "" {
+		p.Username = o.Username
+	}
+	if o.Backend != "" {
+		if err := checkBackend(o.Backend); err != nil {
+			return Profile{}, fmt.Errorf("backend flag: %w", err)
+		}
+		p.Backend = o.Backend
+	}
+	if o.ClientID != nil {
+		if err := checkClientID(*o.ClientID); err != nil {
+			return Profile{}, fmt.Errorf("client id flag: %w", err)
+		}
+		p.ClientID = *o.ClientID
+	}
+	if o.MinTTL != nil {
+		if err := checkMinTTL(*o.MinTTL); err != nil {
+			return Profile{}, fmt.Errorf("min-ttl flag: %w", err)
+		}
+		p.MinTTL = *o.MinTTL
+	}
+	p.BaseURL = normalizeBaseURL(p.BaseURL)
+	return p, nil
+}
+
+// CacheKey is the identity a cached session belongs to (SPEC §4): the normalised base URL, the
+// auth kind, principal (the username, or the API token's id), the client id and the profile
+// name. It is a hex SHA-256: safe as a file name, and never the username in clear.
+func CacheKey(p Profile, principal string) string {
+	h := sha256.New()
+	var n [8]byte
+	for _, field := range []string{
+		"gcore-credential-helper cache key v1",
+		normalizeBaseURL(p.BaseURL),
+		p.Auth,
+		principal,
+		strconv.FormatInt(p.ClientID, 10),
+		p.Name,
+	} {
+		// The length prefix keeps ("ab", "c") and ("a", "bc") apart.
+		binary.BigEndian.PutUint64(n[:], uint64(len(field)))
+		h.Write(n[:])
+		h.Write([]byte(field))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// normalizeBaseURL makes equal endpoints compare equal. A value that does not parse is returned
+// unchanged: Resolve rejects those, and CacheKey still needs some stable input.
+func normalizeBaseURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Host)
+	switch scheme {
+	case "https":
+		host = strings.TrimSuffix(host, ":443")
+	case "http":
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+}
+
+// checkName allows what is safe as a file name and a bare-ish TOML key; "." and ".." are refused
+// because other packages may use the name as a path component.
+func checkName(name string) error {
+	ok := len(name) >= 1 && len(name) <= 64 && name != "." && name != ".."
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '_' || c == '-'
+	}
+	if !ok {
+		return fmt.Errorf("invalid profile name %q: want 1 to 64 of A-Z a-z 0-9 . _ -", name)
+	}
+	return nil
+}
+
+// checkBaseURL does not check the scheme (the IAM client decides what is safe to talk to), and
+// does not echo the value: a URL with userinfo would carry a password.
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
+		return errors.New("base URL must be absolute, such as https://api.gcore.com")
+	case u.User != nil:
+		return errors.New("base URL must not contain credentials")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("base URL must not have a query or fragment")
+	}
+	return nil
+}
+
+func checkAuth(s string) error {
+	if s != AuthPassword && s != AuthAPIToken {
+		return fmt.Errorf("want %q or %q, got %q", AuthPassword, AuthAPIToken, s)
+	}
+	return nil
+}
+
+func checkBackend(s string) error {
+	if !ValidBackend(s) {
+		return fmt.Errorf("want one of %s, got %q", strings.Join(Backends(), ", "), s)
+	}
+	return nil
+}
+
+func checkClientID(n int64) error {
+	if n < 0 {
+		return fmt.Errorf("client id must not be negative, got %d", n)
+	}
+	return nil
+}
+
+func checkMinTTL(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("min TTL must not be negative, got %s", d)
+	}
+	return nil
+}
+
+// checkTimeout refuses zero too: a zero timeout means "wait forever" to net/http, and every wait
+// must be bounded (SPEC §4).
+func checkTimeout(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("timeout must be positive, got %s", d)
+	}
+	return nil
+}
+
+// normalizeHost checks one allowed_hosts entry: a host name or IP literal, optionally with a
+// port, never a URL. Host names are compared case-insensitively, so they are stored lower-case.
+func normalizeHost(entry string) (string, error) {
+	h := strings.ToLower(entry)
+	host, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		host, port = h[:i], h[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return "", badHost(entry)
+		}
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		if len(host) < 4 || strings.Trim(host[1:len(host)-1], "0123456789abcdef:.") != "" {
+			return "", badHost(entry)
+		}
+		return h, nil
+	}
+	if host == "" || strings.Trim(host, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != "" {
+		return "", badHost(entry)
+	}
+	return h, nil
+}
+
+func badHost(entry string) error {
+	return fmt.Errorf("entry %q: want a host name or host:port, such as git.example.com or registry.example.com:5000, without scheme or path", entry)
+}

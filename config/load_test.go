@@ -1,0 +1,277 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestLoadMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope", "config.toml")
+	f, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load of a missing file: %v", err)
+	}
+	if f.Exists || f.Path != path || len(f.ProfileNames()) != 0 {
+		t.Errorf("Load of a missing file = %+v, want an empty File", f)
+	}
+}
+
+func TestLoadEmpty(t *testing.T) {
+	f := mustLoad(t, "# nothing yet\n")
+	if !f.Exists || len(f.ProfileNames()) != 0 {
+		t.Errorf("Load of a comment-only file = %+v", f)
+	}
+}
+
+func TestLoadReservedKeys(t *testing.T) {
+	f := mustLoad(t, `[profiles.default]
+username = "me@example.com"
+api_key_ttl = "12h"
+api_key_role = "Engineers"
+
+[[profiles.default.registries]]
+host = "registry.luxembourg-2.cloud.gcore.dev"
+project_id = 1
+region_id = 76
+registry = "my-registry"
+
+[profiles.inline]
+registries = [{host = "r.example", registry_id = 3}]
+`)
+	if !f.HasProfile("default") || !f.HasProfile("inline") {
+		t.Errorf("profiles with reserved keys were not loaded: %v", f.ProfileNames())
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, content, want string
+	}{
+		{
+			name:    "unknown key",
+			content: "# comment\n[profiles.default]\nusername = \"me@example.com\"\nusernme = \"x\"\n",
+			want:    `line 4: unknown key "profiles.default.usernme"`,
+		},
+		{
+			name:    "keys are case-sensitive",
+			content: "[profiles.default]\nUsername = \"x\"\n",
+			want:    `line 2: unknown key "profiles.default.Username"`,
+		},
+		{
+			// toml knows no line for a table that [profile.default] only implies.
+			name:    "unknown top-level table",
+			content: "[profile.default]\nusername = \"x\"\n",
+			want:    `: unknown key "profile"`,
+		},
+		{
+			name:    "syntax error",
+			content: "[profiles.default]\nusername = \"me\n",
+			want:    "line 2: ",
+		},
+		{
+			name:    "duplicate key",
+			content: "[profiles.default]\nusername = \"a\"\nusername = \"b\"\n",
+			want:    "line 3: ",
+		},
+		{
+			name:    "client_id string",
+			content: "[profiles.default]\nclient_id = \"12345\"\n",
+			want:    `line 2: key "profiles.default.client_id": want an integer, got a string`,
+		},
+		{
+			name:    "client_id negative",
+			content: "[profiles.default]\nclient_id = -3\n",
+			want:    `line 2: key "profiles.default.client_id": client id must not be negative, got -3`,
+		},
+		{
+			name:    "username integer in inline table",
+			content: "[profiles]\ndefault = { username = 42 }\n",
+			want:    `line 2: key "profiles.default.username": want a string, got an integer`,
+		},
+		{
+			name:    "profiles not a table",
+			content: "profiles = [1, 2]\n",
+			want:    `line 1: key "profiles": want a table, got an array`,
+		},
+		{
+			name:    "profile not a table",
+			content: "[profiles]\ndefault = \"x\"\n",
+			want:    `line 2: key "profiles.default": want a table, got a string`,
+		},
+		{
+			name:    "bad profile name",
+			content: "[profiles.\"my profile\"]\n",
+			want:    `line 1: key "profiles.\"my profile\"": invalid profile name "my profile"`,
+		},
+		{
+			name:    "min_ttl integer",
+			content: "[profiles.default]\nmin_ttl = 300\n",
+			want:    `line 2: key "profiles.default.min_ttl": want a duration string such as "5m" or "90s", got an integer`,
+		},
+		{
+			name:    "min_ttl unparsable",
+			content: "[profiles.default]\nmin_ttl = \"5 minutes\"\n",
+			want:    `line 2: key "profiles.default.min_ttl": invalid duration "5 minutes"`,
+		},
+		{
+			name:    "min_ttl negative",
+			content: "[profiles.default]\nmin_ttl = \"-1m\"\n",
+			want:    `line 2: key "profiles.default.min_ttl": min TTL must not be negative, got -1m0s`,
+		},
+		{
+			name:    "http_timeout zero",
+			content: "[profiles.default]\nhttp_timeout = \"0s\"\n",
+			want:    `line 2: key "profiles.default.http_timeout": timeout must be positive, got 0s`,
+		},
+		{
+			name:    "lock_timeout bool",
+			content: "[profiles.default]\nlock_timeout = true\n",
+			want:    `line 2: key "profiles.default.lock_timeout": want a duration string such as "5m" or "90s", got a boolean`,
+		},
+		{
+			name:    "auth",
+			content: "[profiles.default]\nauth = \"token\"\n",
+			want:    `line 2: key "profiles.default.auth": want "password" or "api-token", got "token"`,
+		},
+		{
+			name:    "backend",
+			content: "[profiles.default]\nbackend = \"vault\"\n",
+			want:    `line 2: key "profiles.default.backend": want one of auto, file,`,
+		},
+		{
+			name:    "base_url without scheme",
+			content: "[profiles.default]\nbase_url = \"api.gcore.com\"\n",
+			want:    `line 2: key "profiles.default.base_url": base URL must be absolute`,
+		},
+		{
+			name:    "allowed_hosts with scheme",
+			content: "[profiles.default]\nallowed_hosts = [\"git.example.com\", \"https://github.com\"]\n",
+			want:    `line 2: key "profiles.default.allowed_hosts": entry "https://github.com": want a host name or host:port`,
+		},
+		{
+			name:    "allowed_hosts with path",
+			content: "[profiles.default]\nallowed_hosts = [\"git.example.com/org\"]\n",
+			want:    `entry "git.example.com/org": want a host name or host:port`,
+		},
+		{
+			name:    "allowed_hosts a string",
+			content: "[profiles.default]\nallowed_hosts = \"git.example.com\"\n",
+			want:    `line 2: key "profiles.default.allowed_hosts": want an array of strings, got a string`,
+		},
+		{
+			name:    "allowed_hosts mixed",
+			content: "[profiles.default]\nallowed_hosts = [\"a.example\", 3]\n",
+			want:    `want an array of strings, got an array`,
+		},
+		{
+			name:    "reserved string key of the wrong type",
+			content: "[profiles.default]\napi_key_ttl = 12\n",
+			want:    `line 2: key "profiles.default.api_key_ttl": want a string, got an integer`,
+		},
+		{
+			name:    "registries not tables",
+			content: "[profiles.default]\nregistries = [\"r.example\"]\n",
+			want:    `line 2: key "profiles.default.registries": want an array of tables, got an array`,
+		},
+		{
+			name:    "registries a table",
+			content: "[profiles.default.registries]\nhost = \"r.example\"\n",
+			want:    `line 1: key "profiles.default.registries": want an array of tables, got a table`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.content, 0o600)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error containing %q", tt.want)
+			}
+			if prefix := "config " + path + ": "; !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("error %q does not start with %q", err, prefix)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadErrorKeepsSecretsOut(t *testing.T) {
+	_, err := Load(writeConfig(t, "[profiles.default]\nbase_url = \"https://me:hunter2@api.gcore.com\"\n", 0o600))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Load error = %v, want an error that does not echo the password", err)
+	}
+}
+
+func TestLoadPermissions(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no POSIX permission bits")
+	}
+	tests := []struct {
+		mode   os.FileMode
+		refuse bool
+	}{
+		{0o600, false},
+		{0o644, false},
+		{0o400, false},
+		{0o620, true},
+		{0o602, true},
+		{0o666, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			_, err := Load(writeConfig(t, "[profiles.default]\n", tt.mode))
+			if got := errors.Is(err, ErrInsecure); got != tt.refuse {
+				t.Fatalf("Load of a %04o file: error %v, want refused=%v", tt.mode, err, tt.refuse)
+			}
+			if tt.refuse && !strings.Contains(err.Error(), "config.toml") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestLoadNotRegular(t *testing.T) {
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Load of a directory: error %v, want \"not a regular file\"", err)
+	}
+}
+
+func TestLoadFollowsSymlink(t *testing.T) {
+	target := writeConfig(t, "[profiles.linked]\n", 0o600)
+	link := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip("symlinks unavailable:", err)
+	}
+	f, err := Load(link)
+	if err != nil || !f.HasProfile("linked") {
+		t.Errorf("Load through a symlink = %v, %v", f, err)
+	}
+}
+
+func BenchmarkLoadResolve(b *testing.B) {
+	path := writeConfig(b, `[profiles.default]
+username = "me@example.com"
+client_id = 12345
+min_ttl = "5m"
+allowed_hosts = ["git.example.com", "registry.example.com:5000"]
+
+[profiles.work]
+base_url = "https://api.gcore.com"
+auth = "api-token"
+backend = "file"
+`, 0o600)
+	for b.Loop() {
+		f, err := Load(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Resolve(f, "default", nil, Overrides{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// AddProfile records a first login's non-secret settings (SPEC §7): it appends a [profiles.NAME]
+// table with p's username, base_url, client_id and auth, leaving out defaults and empty values.
+// It returns added=false, and writes nothing, when the file already has that profile.
+//
+// Every existing byte stays as it was, comments included: the table is appended as text, never
+// re-encoded. The result is parsed before it is written, and written atomically (temp file,
+// fsync, rename); a new file is created 0600 in a 0700 directory, an existing one keeps its mode.
+// Two processes adding profiles at the same moment may lose one addition, never the file.
+func AddProfile(path string, p Profile) (added bool, err error) {
+	table, err := profileTable(p)
+	if err != nil {
+		return false, fmt.Errorf("add profile %q: %w", p.Name, err)
+	}
+	old, fi, err := read(path)
+	if err != nil {
+		return false, err
+	}
+	target, perm := path, fs.FileMode(0o600)
+	if fi != nil {
+		f, err := parse(path, old)
+		if err != nil {
+			return false, err
+		}
+		if f.HasProfile(p.Name) {
+			return false, nil
+		}
+		// Replace the file a symlink points at, not the link: dotfile managers link config files.
+		if target, err = filepath.EvalSymlinks(path); err != nil {
+			return false, fmt.Errorf("add profile %q: %w", p.Name, err)
+		}
+		perm = fi.Mode().Perm()
+	}
+	data := appendTable(old, table)
+	// A last check before touching the user's file: never write one that no longer loads.
+	if _, err := parse(path, data); err != nil {
+		return false, fmt.Errorf("add profile %q: appending to %s would break it, add the profile by hand: %w", p.Name, path, err)
+	}
+	if err := writeAtomic(target, data, perm); err != nil {
+		return false, fmt.Errorf("add profile %q: %w", p.Name, err)
+	}
+	return true, nil
+}
+
+// profileTable renders p's non-secret login settings as a TOML table.
+func profileTable(p Profile) ([]byte, error) {
+	if err := checkName(p.Name); err != nil {
+		return nil, err
+	}
+	b := []byte("[profiles.")
+	if strings.Contains(p.Name, ".") { // the only name character a bare TOML key cannot hold
+		b = strconv.AppendQuote(b, p.Name) // the name is plain ASCII, so Go and TOML quoting agree
+	} else {
+		b = append(b, p.Name...)
+	}
+	b = append(b, "]\n"...)
+
+	if p.Username != "" {
+		s, err := quote(p.Username)
+		if err != nil {
+			return nil, fmt.Errorf("username %w", err)
+		}
+		b = append(b, "username = "+s+"\n"...)
+	}
+	if p.BaseURL != "" && normalizeBaseURL(p.BaseURL) != DefaultBaseURL {
+		if err := checkBaseURL(p.BaseURL); err != nil {
+			return nil, err
+		}
+		s, err := quote(normalizeBaseURL(p.BaseURL))
+		if err != nil {
+			return nil, fmt.Errorf("base URL %w", err)
+		}
+		b = append(b, "base_url = "+s+"\n"...)
+	}
+	if p.ClientID != 0 {
+		if err := checkClientID(p.ClientID); err != nil {
+			return nil, err
+		}
+		b = append(b, "client_id = "...)
+		b = strconv.AppendInt(b, p.ClientID, 10)
+		b = append(b, '\n')
+	}
+	if p.Auth != "" && p.Auth != AuthPassword {
+		if err := checkAuth(p.Auth); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		b = append(b, "auth = \""+p.Auth+"\"\n"...)
+	}
+	return b, nil
+}
+
+// quote renders s as a TOML basic string. Control characters are refused rather than escaped:
+// no username or URL has a legitimate one, and refusing keeps this quoting trivially right.
+func quote(s string) (string, error) {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", errors.New("must be valid UTF-8 without control characters")
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`, nil
+}
+
+// appendTable puts table after old, separated by a blank line, without changing a byte of old.
+func appendTable(old, table []byte) []byte {
+	data := make([]byte, 0, len(old)+len(table)+2)
+	data = append(data, old...)
+	if len(old) > 0 {
+		if old[len(old)-1] != '\n' {
+			data = append(data, '\n')
+		}
+		data = append(data, '\n')
+	}
+	return append(data, table...)
+}
+
+// writeAtomic replaces path with data so that a crash leaves either the old or the new file,
+// never half of one.
+func writeAtomic(path string, data []byte, perm fs.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// The rename itself is durable only once the directory is synced; Windows cannot open a
+	// directory for that and makes renames durable on its own.
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
