@@ -1,0 +1,208 @@
+package cache
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// On-disk format, version 1. The metadata file (JSON) records the argon2id
+// parameters and salt, a random store id and a verifier; each entry file is
+// formatVersion || 12-byte nonce || AES-256-GCM ciphertext, authenticated
+// together with the entry's key name so that files cannot be swapped.
+const (
+	formatVersion = 1
+	metaName      = "store.meta"
+	entrySuffix   = ".entry"
+	kdfArgon2id   = "argon2id"
+
+	saltSize = 16
+	// keySize covers the AES-256 key followed by the HMAC key that names
+	// entry files; both come from one KDF run.
+	keySize    = 64
+	encKeySize = 32
+
+	nonceSize         = 12
+	tagSize           = 16
+	verifierPlaintext = "gcore-credential-helper store verifier"
+)
+
+// Argon2id bounds. The minimums are the SPEC's floor; the maximums keep a
+// damaged or hostile metadata file from asking for absurd memory or time.
+const (
+	minKDFTime, maxKDFTime           = 2, 64
+	minKDFMemoryKiB, maxKDFMemoryKiB = 19 * 1024, 4 * 1024 * 1024
+	minKDFThreads, maxKDFThreads     = 1, 64
+)
+
+// KDFParams are the argon2id costs for deriving a new store's key from its
+// passphrase. The zero value selects the defaults (3 passes over 64 MiB, one
+// thread: about 150 ms on the build machine); explicit values must meet the
+// minimums of 2 passes and 19 MiB. An existing store keeps the parameters
+// recorded in its metadata.
+type KDFParams struct {
+	Time      uint32 `json:"time"`
+	MemoryKiB uint32 `json:"memory_kib"`
+	Threads   uint8  `json:"threads"`
+}
+
+func (p KDFParams) orDefault() KDFParams {
+	if p == (KDFParams{}) {
+		return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 1}
+	}
+	return p
+}
+
+func (p KDFParams) validate() error {
+	switch {
+	case p.Time < minKDFTime || p.Time > maxKDFTime:
+		return fmt.Errorf("argon2id time %d outside [%d, %d]", p.Time, minKDFTime, maxKDFTime)
+	case p.MemoryKiB < minKDFMemoryKiB || p.MemoryKiB > maxKDFMemoryKiB:
+		return fmt.Errorf("argon2id memory %d KiB outside [%d, %d]", p.MemoryKiB, minKDFMemoryKiB, maxKDFMemoryKiB)
+	case p.Threads < minKDFThreads || p.Threads > maxKDFThreads:
+		return fmt.Errorf("argon2id threads %d outside [%d, %d]", p.Threads, minKDFThreads, maxKDFThreads)
+	}
+	return nil
+}
+
+type kdfRecord struct {
+	Name string `json:"name"`
+	KDFParams
+	Salt []byte `json:"salt"`
+}
+
+func (k kdfRecord) derive(passphrase string) []byte {
+	return argon2.IDKey([]byte(passphrase), k.Salt, k.Time, k.MemoryKiB, k.Threads, keySize)
+}
+
+type metadata struct {
+	Version  int       `json:"version"`
+	ID       string    `json:"id"`
+	KDF      kdfRecord `json:"kdf"`
+	Verifier []byte    `json:"verifier"`
+}
+
+// newMetadata creates the metadata of a new store and the key it is locked
+// with.
+func newMetadata(passphrase string, params KDFParams) (metadata, []byte, error) {
+	if err := params.validate(); err != nil {
+		return metadata{}, nil, err
+	}
+	m := metadata{
+		Version: formatVersion,
+		ID:      rand.Text(),
+		KDF:     kdfRecord{Name: kdfArgon2id, KDFParams: params, Salt: make([]byte, saltSize)},
+	}
+	rand.Read(m.KDF.Salt)
+	key := m.KDF.derive(passphrase)
+	aead, err := newAEAD(key)
+	if err != nil {
+		return metadata{}, nil, err
+	}
+	m.Verifier = seal(aead, []byte(verifierPlaintext), m.verifierAD())
+	return m, key, nil
+}
+
+// parseMeta decodes a metadata file; its errors describe what is wrong for a
+// CorruptError.
+func parseMeta(data []byte) (metadata, error) {
+	var m metadata
+	if err := json.Unmarshal(data, &m); err != nil {
+		return metadata{}, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if m.Version != formatVersion {
+		return metadata{}, fmt.Errorf("unsupported format version %d", m.Version)
+	}
+	if !validID(m.ID) {
+		return metadata{}, errors.New("invalid store id")
+	}
+	if m.KDF.Name != kdfArgon2id {
+		return metadata{}, fmt.Errorf("unsupported kdf %q", m.KDF.Name)
+	}
+	if err := m.KDF.validate(); err != nil {
+		return metadata{}, err
+	}
+	if len(m.KDF.Salt) < saltSize || len(m.KDF.Salt) > 4*saltSize {
+		return metadata{}, fmt.Errorf("invalid salt length %d", len(m.KDF.Salt))
+	}
+	if len(m.Verifier) != nonceSize+len(verifierPlaintext)+tagSize {
+		return metadata{}, fmt.Errorf("invalid verifier length %d", len(m.Verifier))
+	}
+	return m, nil
+}
+
+// validID accepts what rand.Text produces, with room to spare; the id ends up
+// in a kernel key description, so it stays plain ASCII.
+func validID(id string) bool {
+	if len(id) < 16 || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (m metadata) verifierAD() []byte { return []byte("verifier\x00" + m.ID) }
+
+// unlocks reports whether aead is the store's key, by authenticating the
+// verifier.
+func (m metadata) unlocks(aead cipher.AEAD) bool {
+	pt, err := open(aead, m.Verifier, m.verifierAD())
+	return err == nil && string(pt) == verifierPlaintext
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != keySize {
+		return nil, fmt.Errorf("derived key has %d bytes, want %d", len(key), keySize)
+	}
+	block, err := aes.NewCipher(key[:encKeySize])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// seal returns nonce || ciphertext. Nonces are random: 96 bits are ample for
+// the few thousand writes a credential store sees.
+func seal(aead cipher.AEAD, plaintext, ad []byte) []byte {
+	out := make([]byte, nonceSize, nonceSize+len(plaintext)+tagSize)
+	rand.Read(out)
+	return aead.Seal(out, out, plaintext, ad)
+}
+
+func open(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < nonceSize+tagSize {
+		return nil, fmt.Errorf("truncated (%d bytes)", len(sealed))
+	}
+	pt, err := aead.Open(nil, sealed[:nonceSize], sealed[nonceSize:], ad)
+	if err != nil {
+		return nil, errors.New("authentication failed: damaged, or copied from another entry")
+	}
+	return pt, nil
+}
+
+func entryAD(key string) []byte { return []byte("entry\x00" + key) }
+
+func encodeEntry(aead cipher.AEAD, key string, value []byte) []byte {
+	return append([]byte{formatVersion}, seal(aead, value, entryAD(key))...)
+}
+
+// decodeEntry returns the value of an entry file; its errors describe what is
+// wrong for a CorruptError.
+func decodeEntry(aead cipher.AEAD, key string, data []byte) ([]byte, error) {
+	if len(data) == 0 {
+		return nil, errors.New("empty")
+	}
+	if data[0] != formatVersion {
+		return nil, fmt.Errorf("unsupported format version %d", data[0])
+	}
+	return open(aead, data[1:], entryAD(key))
+}
