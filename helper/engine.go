@@ -1,0 +1,259 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/G-Core/gcore-credential-helper/cache"
+	"github.com/G-Core/gcore-credential-helper/config"
+	"github.com/G-Core/gcore-credential-helper/iam"
+)
+
+// Store keeps encrypted session records by cache key. cache.FileStore and the
+// OS keyring stores satisfy it; Get reports a missing key with cache.ErrNotFound.
+type Store interface {
+	Get(key string) ([]byte, error)
+	Put(key string, value []byte) error
+	Delete(key string) error
+}
+
+// Locker serialises refresh and login for one cache key across processes.
+type Locker interface {
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// IAM is the part of the Gcore IAM API the engine uses.
+type IAM interface {
+	Login(ctx context.Context, cr iam.Credentials) (iam.Tokens, error)
+	Refresh(ctx context.Context, refresh string) (iam.Tokens, error)
+	SwitchAccount(ctx context.Context, access string, clientID int64) (iam.Tokens, error)
+	Me(ctx context.Context, authorization string) (iam.Account, error)
+}
+
+// FailureMemo remembers failed non-interactive logins for a short time so a
+// burst of callers fails fast instead of hammering IAM.
+type FailureMemo interface {
+	Remember(key string, at time.Time, message string) error
+	Recall(key string, now time.Time, within time.Duration) (message string, ok bool)
+	Forget(key string) error
+}
+
+// FailureMemory is how long a failed non-interactive login is remembered.
+const FailureMemory = 60 * time.Second
+
+// Engine hands out tokens for one profile.
+type Engine struct {
+	Profile config.Profile
+	Store   Store
+	Locker  Locker
+	IAM     IAM
+	Secrets SecretSources
+	Memo    FailureMemo // optional
+	Now     func() time.Time
+	// Debugf traces decisions; never pass secrets to it.
+	Debugf func(format string, args ...any)
+
+	flight singleflight.Group
+}
+
+// GetOptions tune one request for a token.
+type GetOptions struct {
+	MinTTL time.Duration // served tokens have at least this much life left
+	// Refresh marks the current access token rejected and fetches a new one.
+	Refresh bool
+}
+
+// Key is the cache key of the engine's profile, or "" when the profile does
+// not say whose session it is (a password profile without a username).
+func (e *Engine) Key() string {
+	switch {
+	case e.Profile.Auth == config.AuthAPIToken:
+		return config.CacheKey(e.Profile, "api-token")
+	case e.Profile.Username != "":
+		return config.CacheKey(e.Profile, e.Profile.Username)
+	}
+	return ""
+}
+
+// Token returns a credential with at least opts.MinTTL of life left, refreshing
+// or logging in when needed and allowed.
+func (e *Engine) Token(ctx context.Context, opts GetOptions) (Token, error) {
+	key := e.Key()
+	if key == "" {
+		return Token{}, e.loginRequired()
+	}
+	// The hit path: one lock-free read.
+	sess, err := e.load(key)
+	if err != nil {
+		return Token{}, err
+	}
+	now := e.Now()
+	if sess != nil && !opts.Refresh && e.servable(sess, now, opts.MinTTL) {
+		e.debugf("cache hit for profile %q", e.Profile.Name)
+		return sess.token(), nil
+	}
+	var stale string
+	if sess != nil {
+		stale = sess.Access
+	}
+	v, err, _ := e.flight.Do(key, func() (any, error) {
+		return e.renewLocked(ctx, key, stale, opts)
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	return v.(*Session).token(), nil
+}
+
+func (e *Engine) servable(s *Session, now time.Time, minTTL time.Duration) bool {
+	if s.APIToken != "" {
+		return true
+	}
+	return s.freshAccess(now, minTTL)
+}
+
+// renewLocked runs under the cross-process lock: it re-reads the store (another
+// process may have done the work while we waited), then refreshes or logs in,
+// and persists the result before anyone sees it.
+func (e *Engine) renewLocked(ctx context.Context, key, stale string, opts GetOptions) (*Session, error) {
+	unlock, err := e.lock(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	sess, err := e.load(key)
+	if err != nil {
+		return nil, err
+	}
+	now := e.Now()
+	if sess != nil {
+		// A forced refresh is satisfied by any token other than the one the
+		// caller wanted replaced.
+		if e.servable(sess, now, opts.MinTTL) && (!opts.Refresh || sess.Access != stale) {
+			e.debugf("another process renewed profile %q while we waited", e.Profile.Name)
+			return sess, nil
+		}
+		if opts.Refresh && sess.Access == stale && stale != "" {
+			sess.Rejected = stale
+		}
+		if sess.Auth != config.AuthAPIToken && sess.usableRefresh(now) {
+			renewed, err := e.refresh(ctx, key, sess)
+			if err == nil || !errors.Is(err, iam.ErrTokenRejected) {
+				return renewed, err
+			}
+			e.debugf("refresh token rejected for profile %q; a login is needed", e.Profile.Name)
+		}
+	}
+	return e.login(ctx, key, sess, loginRequest{})
+}
+
+// refresh spends sess's refresh token. Whatever happens the token is not sent
+// again: on success the new pair replaces it, and on any failure after the
+// request may have reached IAM — a rejection, a 5xx, a timeout, a lost
+// response — it is dropped from the store. The access token is kept: it may
+// still be valid for callers with a lower min-TTL.
+func (e *Engine) refresh(ctx context.Context, key string, sess *Session) (*Session, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
+	defer cancel()
+	e.debugf("refreshing session for profile %q", e.Profile.Name)
+	tokens, err := e.IAM.Refresh(ctx, sess.Refresh)
+	if err != nil {
+		if refreshNotSent(err) {
+			return nil, fmt.Errorf("refresh session: %w", err)
+		}
+		spent := *sess
+		spent.Refresh, spent.RefreshExp = "", time.Time{}
+		if perr := e.save(key, &spent); perr != nil {
+			return nil, errors.Join(fmt.Errorf("refresh session: %w", err), perr)
+		}
+		return nil, fmt.Errorf("refresh session: %w", err)
+	}
+	next := *sess
+	if err := next.setTokens(tokens); err != nil {
+		return nil, err
+	}
+	if err := e.save(key, &next); err != nil {
+		return nil, err
+	}
+	return &next, nil
+}
+
+// refreshNotSent reports whether a failed refresh certainly left the token
+// unspent: the connection was never made, or IAM answered 429 (it refused to
+// process the request at all).
+func refreshNotSent(err error) bool {
+	var limited *iam.RateLimitedError
+	return errors.As(err, &limited) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func (e *Engine) lock(ctx context.Context, key string) (func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, e.Profile.LockTimeout)
+	defer cancel()
+	unlock, err := e.Locker.Lock(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("wait for another gcore-credential-helper (profile %q): %w", e.Profile.Name, err)
+	}
+	return unlock, nil
+}
+
+// load reads the session for key; a missing one is (nil, nil).
+func (e *Engine) load(key string) (*Session, error) {
+	data, err := e.Store.Get(key)
+	if errors.Is(err, cache.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session for profile %q: %w", e.Profile.Name, err)
+	}
+	sess, err := decodeSession(data)
+	if err != nil {
+		// An unreadable record is not a reason to fail forever: it is replaced
+		// by the next login.
+		e.debugf("ignoring unreadable session for profile %q: %v", e.Profile.Name, err)
+		return nil, nil
+	}
+	return sess, nil
+}
+
+func (e *Engine) save(key string, s *Session) error {
+	s.UpdatedAt = e.Now().UTC()
+	data, err := s.encode()
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	if err := e.Store.Put(key, data); err != nil {
+		return fmt.Errorf("save session for profile %q: %w", e.Profile.Name, err)
+	}
+	return nil
+}
+
+func (e *Engine) debugf(format string, args ...any) {
+	if e.Debugf != nil {
+		e.Debugf(format, args...)
+	}
+}
+
+// setTokens records a new access/refresh pair with the expiry each token carries.
+func (s *Session) setTokens(t iam.Tokens) error {
+	access, err := iam.ParseClaims(t.Access)
+	if err != nil {
+		return fmt.Errorf("read new access token: %w", err)
+	}
+	refresh, err := iam.ParseClaims(t.Refresh)
+	if err != nil {
+		return fmt.Errorf("read new refresh token: %w", err)
+	}
+	s.Access, s.AccessExp = t.Access, access.ExpiresAt
+	s.Refresh, s.RefreshExp = t.Refresh, refresh.ExpiresAt
+	s.UserID, s.AccountID, s.Account = access.UserID, access.ClientID, access.ClientName
+	if s.Username == "" {
+		s.Username = access.Email
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package helper
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Logout forgets the profile's session. There is no logout endpoint in Gcore
+// IAM: the tokens simply stop being used and expire.
+func (e *Engine) Logout(ctx context.Context) error {
+	key := e.Key()
+	if key == "" {
+		return nil
+	}
+	unlock, err := e.lock(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := e.Store.Delete(key); err != nil {
+		return fmt.Errorf("delete session for profile %q: %w", e.Profile.Name, err)
+	}
+	if e.Memo != nil {
+		_ = e.Memo.Forget(key)
+	}
+	return nil
+}
+
+// Reject marks token as refused by its consumer (git erase): it is never
+// served again, so the next request refreshes. A token that is no longer the
+// current one is ignored.
+func (e *Engine) Reject(ctx context.Context, token string) error {
+	key := e.Key()
+	if key == "" || token == "" {
+		return nil
+	}
+	unlock, err := e.lock(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	sess, err := e.load(key)
+	if err != nil || sess == nil || sess.Access != token {
+		return err
+	}
+	sess.Rejected = token
+	return e.save(key, sess)
+}
+
+// Status describes a profile's session without any secret in it.
+type Status struct {
+	Profile    string    `json:"profile"`
+	Auth       string    `json:"auth"`
+	LoggedIn   bool      `json:"logged_in"`
+	Username   string    `json:"username,omitempty"`
+	UserID     int64     `json:"user_id,omitempty"`
+	AccountID  int64     `json:"account_id,omitempty"`
+	Account    string    `json:"account,omitempty"`
+	AccessExp  time.Time `json:"access_expires_at,omitzero"`
+	RefreshExp time.Time `json:"refresh_expires_at,omitzero"`
+	// Fingerprint identifies the current token without revealing it.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Fresh reports whether a get with the profile's min-TTL would be a hit.
+	Fresh bool `json:"fresh"`
+}
+
+// Status reads the profile's session, lock-free.
+func (e *Engine) Status() (Status, error) {
+	st := Status{Profile: e.Profile.Name, Auth: e.Profile.Auth, Username: e.Profile.Username, AccountID: e.Profile.ClientID}
+	key := e.Key()
+	if key == "" {
+		return st, nil
+	}
+	sess, err := e.load(key)
+	if err != nil || sess == nil {
+		return st, err
+	}
+	tok := sess.token()
+	st.LoggedIn = sess.APIToken != "" || sess.Access != "" || sess.Refresh != ""
+	st.Username, st.UserID, st.AccountID, st.Account = sess.Username, sess.UserID, sess.AccountID, sess.Account
+	st.AccessExp, st.RefreshExp = sess.AccessExp, sess.RefreshExp
+	st.Fingerprint = Fingerprint(tok.Value)
+	st.Fresh = e.servable(sess, e.Now(), e.Profile.MinTTL)
+	return st, nil
+}

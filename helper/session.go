@@ -1,0 +1,89 @@
+package helper
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Token kinds, as they appear in an Authorization header.
+const (
+	KindBearer = "Bearer"
+	KindAPIKey = "APIKey"
+)
+
+// Token is a credential ready to hand to a caller.
+type Token struct {
+	Kind      string    // KindBearer or KindAPIKey
+	Value     string    // the access token or API token
+	ExpiresAt time.Time // zero when the token never expires
+}
+
+// Authorization is the value of an Authorization header carrying the token.
+func (t Token) Authorization() string { return t.Kind + " " + t.Value }
+
+// sessionVersion guards the stored format; a record of another version is
+// treated as absent rather than misread.
+const sessionVersion = 1
+
+// Session is what the engine stores per cache key. It is encrypted at rest by
+// the store; nothing here is ever printed except the token handed to a caller.
+type Session struct {
+	Version    int       `json:"v"`
+	Auth       string    `json:"auth"`
+	Username   string    `json:"username,omitempty"`
+	UserID     int64     `json:"user_id,omitempty"`
+	AccountID  int64     `json:"account_id,omitempty"`
+	Account    string    `json:"account,omitempty"`
+	Access     string    `json:"access,omitempty"`
+	AccessExp  time.Time `json:"access_exp,omitzero"`
+	Refresh    string    `json:"refresh,omitempty"`
+	RefreshExp time.Time `json:"refresh_exp,omitzero"`
+	// Rejected holds an access token a caller reported as refused (git erase,
+	// get --refresh): it is never served again.
+	Rejected string `json:"rejected,omitempty"`
+	// APIToken is the permanent token of an api-token profile.
+	APIToken string `json:"api_token,omitempty"`
+	// UpdatedAt is when the session was last written.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func decodeSession(data []byte) (*Session, error) {
+	var s Session
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("decode session: %w", err)
+	}
+	if s.Version != sessionVersion {
+		return nil, fmt.Errorf("decode session: unsupported version %d", s.Version)
+	}
+	return &s, nil
+}
+
+func (s *Session) encode() ([]byte, error) {
+	s.Version = sessionVersion
+	return json.Marshal(s)
+}
+
+// freshAccess reports whether the access token can be served: present, not
+// rejected, and with at least minTTL of life left at now.
+func (s *Session) freshAccess(now time.Time, minTTL time.Duration) bool {
+	return s.Access != "" && s.Access != s.Rejected && !s.AccessExp.Before(now.Add(minTTL))
+}
+
+// usableRefresh reports whether the refresh token is worth sending: present and
+// not yet expired (with a small margin for the round trip).
+func (s *Session) usableRefresh(now time.Time) bool {
+	return s.Refresh != "" && s.RefreshExp.After(now.Add(refreshMargin))
+}
+
+// refreshMargin keeps us from sending a refresh token that will have expired by
+// the time the server reads it.
+const refreshMargin = 10 * time.Second
+
+// token converts the session into what callers receive.
+func (s *Session) token() Token {
+	if s.APIToken != "" {
+		return Token{Kind: KindAPIKey, Value: s.APIToken}
+	}
+	return Token{Kind: KindBearer, Value: s.Access, ExpiresAt: s.AccessExp}
+}
