@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/G-Core/gcore-credential-helper/config"
+	"github.com/G-Core/gcore-credential-helper/helper"
+	"github.com/G-Core/gcore-credential-helper/protocol"
+)
+
+// commands is the CLI's command table, in the order help lists them.
+func commands() []*command {
+	return []*command{
+		{name: "login", summary: "log in and store the session (or an API token) for a profile", run: runLogin,
+			flags: []flagSpec{
+				{long: "username", placeholder: "EMAIL", help: "Gcore login; saved in the profile"},
+				{long: "client-id", placeholder: "ID", help: "account to switch to after login; saved in the profile"},
+			},
+			example: "  GCORE_PASSWORD=… " + programName + " login --username me@example.com --client-id 12345"},
+		{name: "logout", summary: "forget the profile's stored session", run: runLogout,
+			flags:   []flagSpec{{long: "yes", short: "y", help: "do not ask for confirmation"}},
+			example: "  " + programName + " logout --profile staging --yes"},
+		{name: "get", summary: "print a valid credential", run: runGet,
+			flags: []flagSpec{
+				{long: "format", placeholder: "FORMAT", help: "json (default), token or header"},
+				{long: "min-ttl", placeholder: "DURATION", help: "never print a token with less life left (default: the profile's min_ttl)"},
+				{long: "refresh", help: "treat the current access token as rejected and fetch a new one"},
+			},
+			example: "  curl -H \"$(" + programName + " get --format header)\" https://api.gcore.com/iam/clients/me"},
+		{name: "status", summary: "show profiles and their sessions, never a secret", run: runStatus,
+			flags:   []flagSpec{{long: "json", help: "print JSON"}},
+			example: "  " + programName + " status --json"},
+		{name: "version", summary: "print version information", run: runVersion,
+			example: "  " + programName + " version"},
+	}
+}
+
+func runGet(a *app, in *invocation) error {
+	minTTL, err := in.duration("min-ttl")
+	if err != nil {
+		return err
+	}
+	format, err := in.oneOf("format", protocol.FormatJSON, protocol.FormatJSON, protocol.FormatToken, protocol.FormatHeader)
+	if err != nil {
+		return err
+	}
+	eng, _, _, err := a.engine(overrides{Overrides: config.Overrides{MinTTL: minTTL}})
+	if err != nil {
+		return err
+	}
+	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL, Refresh: in.on("refresh")})
+	if err != nil {
+		return err
+	}
+	return protocol.WriteGet(a.stdout, protocol.Credential{
+		TokenType: tok.Kind, AccessToken: tok.Value, ExpiresAt: tok.ExpiresAt, Profile: eng.Profile.Name,
+	}, format)
+}
+
+func runLogin(a *app, in *invocation) error {
+	clientID, err := in.int64("client-id")
+	if err != nil {
+		return err
+	}
+	eng, e, _, err := a.engine(overrides{Overrides: config.Overrides{Username: in.str("username"), ClientID: clientID}})
+	if err != nil {
+		return err
+	}
+	sess, err := eng.Login(a.ctx, helper.LoginOptions{})
+	if err != nil {
+		return err
+	}
+	added, err := config.AddProfile(e.paths.ConfigFile, eng.Profile)
+	if err != nil {
+		return fmt.Errorf("logged in, but could not save profile %q: %w", eng.Profile.Name, err)
+	}
+	if added {
+		fmt.Fprintf(a.stderr, "%s: saved profile %q in %s\n", programName, eng.Profile.Name, e.paths.ConfigFile)
+	}
+	who := sess.Username
+	if who == "" {
+		who = "API token"
+	}
+	fmt.Fprintf(a.stderr, "%s: logged in as %s, account %d (%s), profile %q\n", programName, who, sess.AccountID, sess.Account, eng.Profile.Name)
+	return nil
+}
+
+func runLogout(a *app, in *invocation) error {
+	eng, _, _, err := a.engine(overrides{})
+	if err != nil {
+		return err
+	}
+	if !in.on("yes") && helper.MayPrompt(helper.Signals{NonInteractiveFlag: a.nonInteractive, CI: a.getenv("CI"), TTY: ttyAvailable}) {
+		ans, err := promptTTY(a.ctx, fmt.Sprintf("Forget the session of profile %q? [y/N] ", eng.Profile.Name), true)
+		if err != nil || (ans != "y" && ans != "Y" && ans != "yes") {
+			return fmt.Errorf("logout cancelled")
+		}
+	}
+	if err := eng.Logout(a.ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "%s: logged out of profile %q\n", programName, eng.Profile.Name)
+	return nil
+}
+
+// profileStatus is one row of status output.
+type profileStatus struct {
+	helper.Status
+	Backend string `json:"backend"`
+	BaseURL string `json:"base_url"`
+	Error   string `json:"error,omitempty"`
+}
+
+func runStatus(a *app, in *invocation) error {
+	e, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	names := e.file.ProfileNames()
+	if a.profile != "" || len(names) == 0 {
+		names = []string{a.profileName()}
+	}
+	var rows []profileStatus
+	for _, name := range names {
+		rows = append(rows, a.profileStatus(e, name))
+	}
+	if in.on("json") {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	for _, r := range rows {
+		writeStatus(a, r)
+	}
+	return nil
+}
+
+func (a *app) profileStatus(e *env, name string) profileStatus {
+	row := profileStatus{Status: helper.Status{Profile: name}}
+	profile, err := config.Resolve(e.file, name, a.getenv, config.Overrides{})
+	if err != nil {
+		row.Error = err.Error()
+		return row
+	}
+	row.BaseURL, row.Auth = profile.BaseURL, profile.Auth
+	eng, backend, err := a.engineFor(e, profile, helper.Signals{NonInteractiveFlag: true})
+	row.Backend = backend
+	if err != nil {
+		row.Error = err.Error()
+		return row
+	}
+	st, err := eng.Status()
+	if err != nil {
+		row.Error = err.Error()
+	}
+	row.Status = st
+	return row
+}
+
+func writeStatus(a *app, r profileStatus) {
+	w := a.stdout
+	fmt.Fprintf(w, "profile %s\n", r.Profile)
+	fmt.Fprintf(w, "  auth:      %s\n  base url:  %s\n  backend:   %s\n", r.Auth, r.BaseURL, r.Backend)
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error:     %s\n", r.Error)
+		return
+	}
+	if !r.LoggedIn {
+		fmt.Fprintf(w, "  session:   none (run '%s login --profile %s')\n", programName, r.Profile)
+		return
+	}
+	fmt.Fprintf(w, "  user:      %s (id %d)\n  account:   %d %s\n", r.Username, r.UserID, r.AccountID, r.Account)
+	now := a.now()
+	if !r.AccessExp.IsZero() {
+		fmt.Fprintf(w, "  access:    %s, expires %s (%s)\n", r.Fingerprint, r.AccessExp.UTC().Format(time.RFC3339), until(now, r.AccessExp))
+	} else {
+		fmt.Fprintf(w, "  token:     %s, no expiry\n", r.Fingerprint)
+	}
+	if !r.RefreshExp.IsZero() {
+		fmt.Fprintf(w, "  refresh:   expires %s (%s)\n", r.RefreshExp.UTC().Format(time.RFC3339), until(now, r.RefreshExp))
+	}
+}
+
+func until(now, t time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	if d < 0 {
+		return "expired " + (-d).String() + " ago"
+	}
+	return "in " + d.String()
+}
+
+func runVersion(a *app, _ *invocation) error {
+	_, err := fmt.Fprintf(a.stdout, "%s %s (commit %s, %s %s/%s)\n", programName, version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
+}

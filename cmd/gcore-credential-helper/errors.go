@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/G-Core/gcore-credential-helper/cache"
+	"github.com/G-Core/gcore-credential-helper/helper"
+	"github.com/G-Core/gcore-credential-helper/iam"
+)
+
+// Exit codes of SPEC §9.
+const (
+	exitOK            = 0
+	exitError         = 1
+	exitUsage         = 2
+	exitLoginRequired = 3
+	exitKeyring       = 4
+	exitHostNotAllowed = 5
+	exitTimeout       = 6
+)
+
+// exitCode is the one place that maps error kinds to exit codes.
+func exitCode(err error) int {
+	var (
+		usage       *usageError
+		login       *helper.LoginRequiredError
+		unavailable *iam.UnavailableError
+	)
+	switch {
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &login):
+		return exitLoginRequired
+	case errors.Is(err, cache.ErrUnavailable), errors.Is(err, cache.ErrWrongPassphrase), errors.Is(err, errNoPassphrase):
+		return exitKeyring
+	case errors.Is(err, cache.ErrLockTimeout), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &unavailable) && unavailable.Timeout():
+		return exitTimeout
+	}
+	return exitError
+}
+
+// hints says what to do next, one line each, for errors where that is clear.
+func (a *app) hints(err error) []string {
+	var (
+		login *helper.LoginRequiredError
+		usage *usageError
+	)
+	switch {
+	case errors.As(err, &login):
+		return []string{fmt.Sprintf("run '%s login --profile %s' in a terminal", programName, login.Profile)}
+	case errors.As(err, &usage):
+		return []string{fmt.Sprintf("run '%s --help' for usage", programName)}
+	case errors.Is(err, cache.ErrWrongPassphrase):
+		return []string{"check GCORE_KEYRING_PASSPHRASE (or what GCORE_ASKPASS prints)"}
+	case errors.Is(err, errNoPassphrase):
+		return []string{"set GCORE_KEYRING_PASSPHRASE or GCORE_ASKPASS, or run the command in a terminal"}
+	case errors.Is(err, cache.ErrLockTimeout):
+		return []string{"another gcore-credential-helper is still logging in; try again, or raise lock_timeout"}
+	case errors.Is(err, iam.ErrBadCredentials):
+		return []string{"check the username and GCORE_PASSWORD / password_command"}
+	}
+	return nil
+}
+
+// fail prints err in the house format and returns its exit code.
+func (a *app) fail(err error) int {
+	fmt.Fprintf(a.stderr, "%s: error: %s\n", programName, strings.TrimSuffix(err.Error(), "."))
+	for _, h := range a.hints(err) {
+		fmt.Fprintf(a.stderr, "hint: %s\n", h)
+	}
+	return exitCode(err)
+}

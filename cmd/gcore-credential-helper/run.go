@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/G-Core/gcore-credential-helper/config"
+)
+
+// Set at build time with -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+const programName = "gcore-credential-helper"
+
+// app carries what every command needs: the process's streams and environment
+// and the global flags.
+type app struct {
+	ctx            context.Context
+	stdin          io.Reader
+	stdout         io.Writer
+	stderr         io.Writer
+	getenv         config.Env
+	now            func() time.Time
+	profile        string // --profile
+	nonInteractive bool   // --non-interactive
+}
+
+// run is main without the process: tests call it in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv config.Env) int {
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now}
+	cmds := commands()
+	in, err := parse(cmds, args[1:])
+	if err != nil {
+		return a.fail(err)
+	}
+	if in.on("help") || in.cmd == nil {
+		writeUsage(stdout, cmds, in.cmd)
+		if in.cmd == nil && !in.on("help") {
+			return exitUsage
+		}
+		return exitOK
+	}
+	a.profile, a.nonInteractive = in.str("profile"), in.on("non-interactive")
+	if err := in.cmd.run(a, in); err != nil {
+		return a.fail(err)
+	}
+	return exitOK
+}
+
+// usageError is a mistake in how the command was called (exit 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
