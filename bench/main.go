@@ -1,0 +1,434 @@
+// Command bench measures the performance targets of SPEC §11 with real processes, in one run,
+// against the fake IAM served in-process on 127.0.0.1: cache-hit cost next to a baseline Go
+// binary and our own `version`, the refresh and login storms, and a cache hit while another
+// process is stuck refreshing. It prints every figure next to its target and exits 1 if any
+// target is missed, after printing everything. `make bench` runs it (go run ./bench).
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/G-Core/gcore-credential-helper/fakeiam"
+	"github.com/G-Core/gcore-credential-helper/internal/harness"
+)
+
+// SPEC §11 targets.
+const (
+	maxRatioToBaseline = 2.0
+	maxRatioToVersion  = 1.2
+	maxPeakRSSKiB      = 8 << 10
+	maxHitSlowdown     = 2.0 // a hit during someone else's refresh, against a normal hit
+	minRounds          = 30
+)
+
+const (
+	email    = "demo@example.com"
+	password = "bench password, not a secret"
+	// staleLogin is how far back the fake's clock goes for the refresh storm's login: the
+	// access token (1 h) then has 2 minutes left, inside the default 5 m min_ttl, while the
+	// refresh token stays good.
+	staleLogin   = 58 * time.Minute
+	refreshDelay = 2 * time.Second
+	hitsInFlight = 20
+	// refreshWait bounds the wait for the delayed refresh to reach the fake.
+	refreshWait = 1500 * time.Millisecond
+	benchLimit  = 15 * time.Minute
+	execInfoV1  = `{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}`
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type options struct {
+	rounds, storm int
+	bin, baseline string
+	seed          uint64
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.rounds, "rounds", 60, "measured paired rounds (at least 30), after warm-up")
+	fs.IntVar(&o.storm, "storm", 50, "processes started at once in each storm")
+	fs.StringVar(&o.bin, "bin", "", "prebuilt gcore-credential-helper (default: build it static)")
+	fs.StringVar(&o.baseline, "baseline", "", "prebuilt baseline (default: build ./bench/baseline static)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the paired runs' shuffled order")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case o.rounds < minRounds:
+		return o, fmt.Errorf("-rounds %d: SPEC §11 asks for at least %d", o.rounds, minRounds)
+	case o.storm < 2:
+		return o, fmt.Errorf("-storm %d: a storm needs at least 2 processes", o.storm)
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, benchLimit)
+	defer cancel()
+	ok, err := bench(ctx, o, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+// bench sets everything up, runs every measurement and prints the results. It reports whether
+// every target was met; an error means the benchmark itself could not run.
+func bench(ctx context.Context, o options, out io.Writer) (bool, error) {
+	if runtime.GOOS != "linux" {
+		return false, errors.New("peak RSS is measured through internal/harness/launch, which needs Linux")
+	}
+	work, err := os.MkdirTemp("", "gcore-bench-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(work)
+
+	b := &suite{out: out, work: work, rounds: o.rounds, storm: o.storm, rng: rand.New(rand.NewPCG(o.seed, 0))}
+	if err := b.binaries(ctx, o); err != nil {
+		return false, err
+	}
+	stopIAM, err := b.startIAM(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer stopIAM()
+	if b.sb, err = b.sandbox("main"); err != nil {
+		return false, err
+	}
+	login := b.helper("login", b.sb.Env("GCORE_PASSWORD="+password), "login")
+	if err := b.direct.Run(ctx, login).Check(); err != nil {
+		return false, fmt.Errorf("gcore-credential-helper login: %w", err)
+	}
+
+	fmt.Fprintf(out, "helper:   %s\nbaseline: %s\nfake IAM: %s\n", b.bin, b.baseline, b.url)
+	phases := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"cache hits, paired with the baseline", b.paired},
+		{"a cache hit while another process refreshes", b.hitUnderRefresh},
+		{fmt.Sprintf("%d processes at once on an expired access token", b.storm), b.refreshStorm},
+		{fmt.Sprintf("%d processes at once with no session", b.storm), b.loginStorm},
+	}
+	for _, p := range phases {
+		fmt.Fprintf(out, "\n== %s\n", p.name)
+		if err := p.fn(ctx); err != nil {
+			fmt.Fprintf(out, "error: %v\n", err)
+			b.expect(false, p.name, "error", "runs")
+		}
+	}
+	return b.report(), nil
+}
+
+// suite holds what the phases share.
+type suite struct {
+	out           io.Writer
+	work          string // temporary directory for binaries and sandboxes
+	rounds, storm int
+	rng           *rand.Rand
+
+	bin, baseline string
+	direct        harness.Runner // starts processes itself: closest to simultaneous
+	meter         harness.Runner // through the launcher: true peak RSS
+
+	iam    *fakeiam.Server
+	url    string
+	offset atomic.Int64 // the fake's clock minus real time
+	sb     *harness.Sandbox
+
+	normalHit time.Duration // median of `get --format token` in the paired runs
+	checks    []check
+}
+
+// check is one figure next to its SPEC §11 target.
+type check struct {
+	name, got, target string
+	ok                bool
+}
+
+func (b *suite) expect(ok bool, name, got, target string) {
+	b.checks = append(b.checks, check{name: name, got: got, target: target, ok: ok})
+}
+
+func (b *suite) binaries(ctx context.Context, o options) error {
+	builds := &harness.Builder{Dir: b.work}
+	build := func(given, pkg string) (string, error) {
+		if given != "" {
+			return filepath.Abs(given)
+		}
+		return builds.Build(ctx, pkg)
+	}
+	var err error
+	if b.bin, err = build(o.bin, harness.HelperPackage); err != nil {
+		return err
+	}
+	if b.baseline, err = build(o.baseline, harness.BaselinePackage); err != nil {
+		return err
+	}
+	launcher, err := builds.Build(ctx, harness.LauncherPackage)
+	b.meter = harness.Runner{Launcher: launcher}
+	return err
+}
+
+// startIAM serves a fake IAM with the bench user on a fresh loopback port until stop is called.
+func (b *suite) startIAM(ctx context.Context) (stop func(), err error) {
+	b.iam, err = fakeiam.New(fakeiam.Config{
+		Now: func() time.Time { return time.Now().Add(time.Duration(b.offset.Load())) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start fake IAM: %w", err)
+	}
+	b.iam.AddUser(fakeiam.User{
+		Email:    email,
+		Password: password,
+		UserID:   1001,
+		Accounts: []fakeiam.Account{{ID: 2001, Name: "Bench Ltd"}},
+		Groups:   []fakeiam.Group{{ID: 1, Name: "Administrators"}},
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start fake IAM: %w", err)
+	}
+	// Request contexts derive from srvCtx, so stopping releases a handler still in a delay.
+	srvCtx, cancel := context.WithCancel(ctx)
+	srv := &http.Server{
+		Handler:           b.iam,
+		BaseContext:       func(net.Listener) context.Context { return srvCtx },
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go srv.Serve(ln)
+	b.url = "http://" + ln.Addr().String()
+	return func() {
+		cancel()
+		srv.Close()
+	}, nil
+}
+
+// sandbox makes a sandbox, in a new directory of that name, whose default profile logs in to
+// the fake IAM.
+func (b *suite) sandbox(name string) (*harness.Sandbox, error) {
+	dir := filepath.Join(b.work, name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, err
+	}
+	sb, err := harness.NewSandbox(dir)
+	if err != nil {
+		return nil, err
+	}
+	return sb, sb.WriteConfig(fmt.Sprintf("[profiles.default]\nbase_url = %q\nusername = %q\nbackend = \"file\"\n", b.url, email))
+}
+
+func (b *suite) helper(name string, env []string, args ...string) harness.Cmd {
+	return harness.Cmd{Name: name, Bin: b.bin, Args: args, Env: env}
+}
+
+func (b *suite) paired(ctx context.Context) error {
+	cmds := []harness.Cmd{
+		{Name: "baseline", Bin: b.baseline},
+		b.helper("version", b.sb.Env(), "version"),
+		b.helper("get", b.sb.Env(), "get"),
+		b.helper("get --format token", b.sb.Env(), "get", "--format", "token"),
+	}
+	// kube is measured once the helper has it; until then its absence is reported, not failed.
+	kube := b.helper("kube (v1)", b.sb.Env("KUBERNETES_EXEC_INFO="+execInfoV1), "kube")
+	if err := b.meter.Run(ctx, kube).Check(); err != nil {
+		fmt.Fprintf(b.out, "kube skipped: %v\n", err)
+	} else {
+		cmds = append(cmds, kube)
+	}
+	rep, err := b.meter.Paired(ctx, b.rounds, b.rng, cmds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "%d rounds after %d warm-up, order shuffled every round; ratios are medians of per-round ratios\n", b.rounds, harness.WarmupRounds)
+	tw := tabwriter.NewWriter(b.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "command\tmedian\tp90\t× baseline\t× version\tpeak RSS")
+	for _, name := range rep.Names {
+		st := rep.Stat(name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%s\n", name, ms(st.Median), ms(st.P90),
+			rep.Ratio(name, "baseline"), rep.Ratio(name, "version"), mib(st.MaxRSSKiB))
+	}
+	tw.Flush()
+
+	for _, name := range rep.Names[2:] { // the cache hits, after baseline and version
+		vsBase, vsVersion, rss := rep.Ratio(name, "baseline"), rep.Ratio(name, "version"), rep.Stat(name).MaxRSSKiB
+		b.expect(vsBase <= maxRatioToBaseline, name+": median ÷ baseline", times(vsBase), "≤ "+times(maxRatioToBaseline))
+		b.expect(vsVersion <= maxRatioToVersion, name+": median ÷ version", times(vsVersion), "≤ "+times(maxRatioToVersion))
+		b.expect(rss <= maxPeakRSSKiB, name+": peak RSS", mib(rss), "≤ "+mib(maxPeakRSSKiB))
+	}
+	b.normalHit = rep.Stat("get --format token").Median
+	return nil
+}
+
+func (b *suite) hitUnderRefresh(ctx context.Context) error {
+	if b.normalHit == 0 {
+		return errors.New("no normal cache hit to compare with: the paired runs failed")
+	}
+	b.iam.Inject(fakeiam.Refresh, fakeiam.Fault{Delay: refreshDelay, Times: 1})
+	defer b.iam.ClearFaults()
+	before := b.iam.Calls(fakeiam.Refresh)
+	done := make(chan harness.Result, 1)
+	go func() {
+		done <- b.direct.Run(ctx, b.helper("get --refresh", b.sb.Env(), "get", "--refresh", "--format", "token"))
+	}()
+	// Start hitting only once the refresh has reached the fake, so every hit overlaps it.
+	waited := time.Now()
+	for b.iam.Calls(fakeiam.Refresh) == before {
+		select {
+		case res := <-done:
+			return fmt.Errorf("get --refresh ended before refreshing: %v", res.Check())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Since(waited) > refreshWait {
+			<-done
+			return fmt.Errorf("get --refresh did not call refresh within %v", refreshWait)
+		}
+	}
+	hit := b.helper("get --format token", b.sb.Env(), "get", "--format", "token")
+	hits := make([]harness.Result, hitsInFlight)
+	for i := range hits {
+		hits[i] = b.meter.Run(ctx, hit)
+		if err := hits[i].Check(); err != nil {
+			<-done
+			return fmt.Errorf("cache hit %d during the refresh: %w", i+1, err)
+		}
+	}
+	// Still unanswered means the refresh outlasted every hit: none of them waited for it.
+	overlapped := len(done) == 0
+	if err := (<-done).Check(); err != nil {
+		return fmt.Errorf("get --refresh: %w", err)
+	}
+	st := harness.Summarize(hits)
+	slowdown := float64(st.Median) / float64(b.normalHit)
+	fmt.Fprintf(b.out, "%d hits during a %v refresh: median %s, p90 %s, slowest %s; normal hit median %s\n",
+		hitsInFlight, refreshDelay, ms(st.Median), ms(st.P90), ms(st.Max), ms(b.normalHit))
+	b.expect(overlapped, "hit during refresh: all answered before it ended", yesNo(overlapped), "yes")
+	b.expect(slowdown <= maxHitSlowdown, "hit during refresh: median ÷ normal hit", times(slowdown), "≤ "+times(maxHitSlowdown))
+	return nil
+}
+
+func (b *suite) refreshStorm(ctx context.Context) error {
+	// Log in "58 minutes ago" so the stored access token is stale by real time, without
+	// touching the helper's cache.
+	b.offset.Store(int64(-staleLogin))
+	res := b.direct.Run(ctx, b.helper("login", b.sb.Env("GCORE_PASSWORD="+password), "login"))
+	b.offset.Store(0)
+	if err := res.Check(); err != nil {
+		return fmt.Errorf("login with the fake's clock %v back: %w", staleLogin, err)
+	}
+	refreshes, reuse := b.iam.Calls(fakeiam.Refresh), b.iam.RefreshReuse()
+	results := b.direct.RunParallel(ctx, b.storm, func(int) harness.Cmd {
+		return b.helper("get --format token", b.sb.Env(), "get", "--format", "token")
+	})
+	b.stormChecks("refresh storm", results, "refresh calls", b.iam.Calls(fakeiam.Refresh)-refreshes)
+	reused := b.iam.RefreshReuse() - reuse
+	b.expect(reused == 0, "refresh storm: refresh tokens used twice", fmt.Sprint(reused), "= 0")
+	return nil
+}
+
+func (b *suite) loginStorm(ctx context.Context) error {
+	sb, err := b.sandbox("login-storm")
+	if err != nil {
+		return err
+	}
+	logins := b.iam.Calls(fakeiam.Login)
+	results := b.direct.RunParallel(ctx, b.storm, func(int) harness.Cmd {
+		return b.helper("get --format token", sb.Env("GCORE_PASSWORD="+password), "get", "--format", "token")
+	})
+	b.stormChecks("login storm", results, "login calls", b.iam.Calls(fakeiam.Login)-logins)
+	return nil
+}
+
+// stormChecks expects exactly one call of the kind counted, no failed process and a single
+// token shared by all.
+func (b *suite) stormChecks(storm string, results []harness.Result, counted string, calls int) {
+	failures, tokens := 0, map[string]bool{}
+	var firstErr error
+	for _, r := range results {
+		if err := r.Check(); err != nil {
+			failures++
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		tokens[strings.TrimSpace(r.Stdout)] = true
+	}
+	st := harness.Summarize(results)
+	fmt.Fprintf(b.out, "%d processes: median %s, p90 %s, slowest %s\n", len(results), ms(st.Median), ms(st.P90), ms(st.Max))
+	if firstErr != nil {
+		fmt.Fprintf(b.out, "first failure: %v\n", firstErr)
+	}
+	b.expect(calls == 1, storm+": "+counted, fmt.Sprint(calls), "= 1")
+	b.expect(failures == 0, storm+": failed processes", fmt.Sprint(failures), "= 0")
+	b.expect(len(tokens) == 1, storm+": distinct tokens", fmt.Sprint(len(tokens)), "= 1")
+}
+
+// report prints every check and says whether all passed.
+func (b *suite) report() bool {
+	fmt.Fprintf(b.out, "\n== SPEC §11 targets\n")
+	tw := tabwriter.NewWriter(b.out, 0, 0, 2, ' ', 0)
+	all := true
+	for _, c := range b.checks {
+		verdict := "PASS"
+		if !c.ok {
+			verdict, all = "FAIL", false
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.name, c.got, c.target, verdict)
+	}
+	tw.Flush()
+	if all {
+		fmt.Fprintln(b.out, "all targets met")
+	} else {
+		fmt.Fprintln(b.out, "some targets missed")
+	}
+	return all
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+func mib(kib int64) string      { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+func times(x float64) string    { return fmt.Sprintf("%.2f×", x) }
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "no"
+}
