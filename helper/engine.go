@@ -223,11 +223,7 @@ func (e *Engine) load(key string) (*Session, error) {
 
 func (e *Engine) save(key string, s *Session) error {
 	s.UpdatedAt = e.Now().UTC()
-	data, err := s.encode()
-	if err != nil {
-		return fmt.Errorf("encode session: %w", err)
-	}
-	if err := e.Store.Put(key, data); err != nil {
+	if err := e.Store.Put(key, s.encode()); err != nil {
 		return fmt.Errorf("save session for profile %q: %w", e.Profile.Name, err)
 	}
 	return nil

@@ -1,10 +1,6 @@
 package helper
 
-import (
-	"encoding/json"
-	"fmt"
-	"time"
-)
+import "time"
 
 // Token kinds, as they appear in an Authorization header.
 const (
@@ -22,46 +18,26 @@ type Token struct {
 // Authorization is the value of an Authorization header carrying the token.
 func (t Token) Authorization() string { return t.Kind + " " + t.Value }
 
-// sessionVersion guards the stored format; a record of another version is
-// treated as absent rather than misread.
-const sessionVersion = 1
-
 // Session is what the engine stores per cache key. It is encrypted at rest by
 // the store; nothing here is ever printed except the token handed to a caller.
+// Its encoding is in codec.go.
 type Session struct {
-	Version    int       `json:"v"`
-	Auth       string    `json:"auth"`
-	Username   string    `json:"username,omitempty"`
-	UserID     int64     `json:"user_id,omitempty"`
-	AccountID  int64     `json:"account_id,omitempty"`
-	Account    string    `json:"account,omitempty"`
-	Access     string    `json:"access,omitempty"`
-	AccessExp  time.Time `json:"access_exp,omitzero"`
-	Refresh    string    `json:"refresh,omitempty"`
-	RefreshExp time.Time `json:"refresh_exp,omitzero"`
+	Auth       string
+	Username   string
+	UserID     int64
+	AccountID  int64
+	Account    string
+	Access     string
+	AccessExp  time.Time
+	Refresh    string
+	RefreshExp time.Time
 	// Rejected holds an access token a caller reported as refused (git erase,
 	// get --refresh): it is never served again.
-	Rejected string `json:"rejected,omitempty"`
+	Rejected string
 	// APIToken is the permanent token of an api-token profile.
-	APIToken string `json:"api_token,omitempty"`
+	APIToken string
 	// UpdatedAt is when the session was last written.
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-func decodeSession(data []byte) (*Session, error) {
-	var s Session
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("decode session: %w", err)
-	}
-	if s.Version != sessionVersion {
-		return nil, fmt.Errorf("decode session: unsupported version %d", s.Version)
-	}
-	return &s, nil
-}
-
-func (s *Session) encode() ([]byte, error) {
-	s.Version = sessionVersion
-	return json.Marshal(s)
+	UpdatedAt time.Time
 }
 
 // freshAccess reports whether the access token can be served: present, not

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -13,15 +12,6 @@ type Credential struct {
 	AccessToken string    // the token itself
 	ExpiresAt   time.Time // zero when it never expires
 	Profile     string
-}
-
-// getJSON is the wire shape of SPEC §8.1; field order is part of the format.
-type getJSON struct {
-	TokenType     string `json:"token_type"`
-	AccessToken   string `json:"access_token"`
-	ExpiresAt     string `json:"expires_at,omitempty"`
-	Authorization string `json:"authorization"`
-	Profile       string `json:"profile"`
 }
 
 // Get formats names accepted by WriteGet.
@@ -38,14 +28,13 @@ func WriteGet(w io.Writer, c Credential, format string) error {
 	var err error
 	switch format {
 	case FormatJSON, "":
-		out := getJSON{TokenType: c.TokenType, AccessToken: c.AccessToken, Authorization: auth, Profile: c.Profile}
+		// SPEC §8.1; field order is part of the format.
+		o := newObject().str("token_type", c.TokenType).str("access_token", c.AccessToken)
 		if !c.ExpiresAt.IsZero() {
-			out.ExpiresAt = c.ExpiresAt.UTC().Format(time.RFC3339)
+			o.str("expires_at", c.ExpiresAt.UTC().Format(time.RFC3339))
 		}
-		var b []byte
-		if b, err = json.Marshal(out); err == nil {
-			_, err = fmt.Fprintf(w, "%s\n", b)
-		}
+		o.str("authorization", auth).str("profile", c.Profile)
+		_, err = w.Write(append(o.bytes(), '\n'))
 	case FormatToken:
 		_, err = fmt.Fprintln(w, c.AccessToken)
 	case FormatHeader:
