@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/G-Core/gcore-credential-helper/internal/tlv"
 )
 
 func sampleSession() *Session {
@@ -52,8 +54,8 @@ func TestSessionCodecRejectsDamage(t *testing.T) {
 		"length no body": append(append([]byte(nil), full[:4]...), tagAccess, 5, 'a'),
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := decodeSession(data); !errors.Is(err, errBadSession) {
-				t.Fatalf("err = %v, want errBadSession", err)
+			if _, err := decodeSession(data); !errors.Is(err, tlv.ErrMalformed) {
+				t.Fatalf("err = %v, want tlv.ErrMalformed", err)
 			}
 		})
 	}
