@@ -381,19 +381,28 @@ func TestFileStorePermissions(t *testing.T) {
 }
 
 func TestFileStoreRefusesUnsafeDir(t *testing.T) {
-	base := t.TempDir()
-	real := filepath.Join(base, "real")
-	if err := os.Mkdir(real, 0o700); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, base string) string
+	}{
+		{"symlink", func(t *testing.T, base string) string {
+			link := filepath.Join(base, "link")
+			if err := os.Symlink(mkdir(t, base, 0o700), link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}},
+		{"world-writable", func(t *testing.T, base string) string { return mkdir(t, base, 0o777) }},
 	}
-	link := filepath.Join(base, "link")
-	if err := os.Symlink(real, link); err != nil {
-		t.Fatal(err)
-	}
-	_, err := OpenFile(FileOptions{Dir: link, Passphrase: noPrompt(t), KDF: testKDF})
-	var ue *UnsafePathError
-	if !errors.As(err, &ue) || ue.Path != link {
-		t.Errorf("OpenFile on a symlink: %v, want an *UnsafePathError for %s", err, link)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := tt.setup(t, t.TempDir())
+			_, err := OpenFile(FileOptions{Dir: dir, Passphrase: noPrompt(t), KDF: testKDF})
+			var ue *UnsafePathError
+			if !errors.As(err, &ue) || ue.Path != dir {
+				t.Errorf("OpenFile = %v, want an *UnsafePathError for %s", err, dir)
+			}
+		})
 	}
 }
 

@@ -221,10 +221,12 @@ func busSockets(addr string) []string {
 			if err != nil || v == "" {
 				continue
 			}
-			switch k {
-			case "path":
+			switch {
+			case k == "path" && strings.HasPrefix(v, "/"):
+				// Relative paths are meaningless for a bus, and Go would
+				// take "@…" for an abstract socket.
 				sockets = append(sockets, v)
-			case "abstract":
+			case k == "abstract":
 				sockets = append(sockets, "@"+v)
 			}
 		}

@@ -105,6 +105,7 @@ func TestBusSockets(t *testing.T) {
 		{"unix:path=/a;unix:path=/b", []string{"/a", "/b"}},
 		{"unix:tmpdir=/tmp", nil},
 		{"unix:path=%zz", nil},
+		{"unix:path=relative", nil},
 		{"autolaunch:", nil},
 	}
 	for _, tt := range tests {

@@ -99,11 +99,11 @@ type fakeIAM struct {
 	refreshes   []string // refresh tokens received, in order
 	switches    []int64
 	mes         int
-	otp         string         // required OTP, if any
-	password    string         // accepted password
-	refreshErr  error          // returned by the next Refresh, then cleared
-	loginErr    error          // returned by every Login
-	refreshWait chan struct{}  // when set, Refresh blocks until closed
+	otp         string        // required OTP, if any
+	password    string        // accepted password
+	refreshErr  error         // returned by the next Refresh, then cleared
+	loginErr    error         // returned by every Login
+	refreshWait chan struct{} // when set, Refresh blocks until closed
 	spent       map[string]bool
 }
 
