@@ -1,11 +1,11 @@
 package cache
 
 import (
+	"context"
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,6 +32,9 @@ type FileOptions struct {
 	KeyTTL time.Duration
 	// KDF sets the costs for a new store; see KDFParams.
 	KDF KDFParams
+	// UnlockWait bounds the wait for another process unlocking or creating
+	// the store; zero means DefaultUnlockWait.
+	UnlockWait time.Duration
 }
 
 // KeyCache keeps a file store's derived key between processes so that the
@@ -68,33 +71,74 @@ func OpenFile(opts FileOptions) (*FileStore, error) {
 		return nil, fmt.Errorf("open credential store: %w", err)
 	}
 	m, err := readMeta(opts.Dir)
+	if err == nil {
+		if s := fromKeyCache(opts, m); s != nil {
+			return s, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	// The slow path runs one process at a time: a burst of callers that all
+	// find the key missing would otherwise each run the KDF (64 MiB, ~150 ms)
+	// at once. The first derives and caches the key; the rest find it there.
+	ctx, cancel := context.WithTimeout(context.Background(), unlockWait(opts))
+	defer cancel()
+	unlock, err := (&Locker{Dir: opts.Dir}).Lock(ctx, "unlock")
+	if err != nil {
+		return nil, fmt.Errorf("open credential store: %w", err)
+	}
+	defer unlock()
+	m, err = readMeta(opts.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return create(opts)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if opts.KeyCache != nil {
-		// Any failure to load (absent, expired, keyring refused) only means
-		// the passphrase is needed; a key that no longer fits is dropped.
-		if key, err := opts.KeyCache.Load(m.ID); err == nil {
-			if s, err := newFileStore(opts, m, key); err == nil {
-				s.cached = true
-				return s, nil
-			}
-			_ = opts.KeyCache.Forget(m.ID)
-		}
+	if s := fromKeyCache(opts, m); s != nil {
+		return s, nil
 	}
 	pass, err := askPassphrase(opts, "Passphrase for the credential store in "+opts.Dir, false)
 	if err != nil {
 		return nil, err
 	}
-	return unlock(opts, m, pass)
+	return openWithPassphrase(opts, m, pass)
 }
 
-// create makes a new store. Processes racing to create the same store agree
-// on one metadata file: only the first link succeeds, and the others unlock
-// the winner's store with the passphrase they were given.
+// DefaultUnlockWait bounds how long OpenFile waits for another process that
+// is unlocking or creating the store, when FileOptions.UnlockWait is zero.
+const DefaultUnlockWait = 60 * time.Second
+
+func unlockWait(opts FileOptions) time.Duration {
+	if opts.UnlockWait > 0 {
+		return opts.UnlockWait
+	}
+	return DefaultUnlockWait
+}
+
+// fromKeyCache opens the store with the cached key, or returns nil when the
+// passphrase is needed. Any failure to load (absent, expired, keyring
+// refused) only means that; a cached key that no longer fits is dropped.
+func fromKeyCache(opts FileOptions, m metadata) *FileStore {
+	if opts.KeyCache == nil {
+		return nil
+	}
+	key, err := opts.KeyCache.Load(m.ID)
+	if err != nil {
+		return nil
+	}
+	s, err := newFileStore(opts, m, key)
+	if err != nil {
+		_ = opts.KeyCache.Forget(m.ID)
+		return nil
+	}
+	s.cached = true
+	return s
+}
+
+// create makes a new store. OpenFile calls it under the unlock lock; the
+// link that never replaces an existing file still guarantees that two
+// creators, should they ever race, agree on one metadata file.
 func create(opts FileOptions) (*FileStore, error) {
 	pass, err := askPassphrase(opts, "New passphrase for the credential store in "+opts.Dir, true)
 	if err != nil {
@@ -104,16 +148,12 @@ func create(opts FileOptions) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create credential store: %w", err)
 	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("create credential store: %w", err)
-	}
-	err = linkNew(filepath.Join(opts.Dir, metaName), data, 0o600)
+	err = linkNew(filepath.Join(opts.Dir, metaName), m.encode(), 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		if m, err = readMeta(opts.Dir); err != nil {
 			return nil, err
 		}
-		return unlock(opts, m, pass)
+		return openWithPassphrase(opts, m, pass)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create credential store: %w", err)
@@ -135,7 +175,7 @@ func askPassphrase(opts FileOptions, prompt string, confirm bool) (string, error
 	return pass, nil
 }
 
-func unlock(opts FileOptions, m metadata, pass string) (*FileStore, error) {
+func openWithPassphrase(opts FileOptions, m metadata, pass string) (*FileStore, error) {
 	return unlockedWith(opts, m, m.KDF.derive(pass))
 }
 

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -304,33 +303,31 @@ func TestFileStoreRejectsSwappedEntries(t *testing.T) {
 
 func TestFileStoreCorruptMeta(t *testing.T) {
 	// edit rewrites a field of a valid metadata file.
-	edit := func(f func(m map[string]any)) func([]byte) []byte {
+	edit := func(f func(m *metadata)) func([]byte) []byte {
 		return func(b []byte) []byte {
-			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil {
+			m, err := parseMeta(b)
+			if err != nil {
 				panic(err)
 			}
-			f(m)
-			out, _ := json.Marshal(m)
-			return out
+			f(&m)
+			return m.encode()
 		}
 	}
-	kdf := func(m map[string]any) map[string]any { return m["kdf"].(map[string]any) }
 	tests := []struct {
 		name   string
 		damage func([]byte) []byte
 		reason string
 	}{
-		{"empty", func([]byte) []byte { return nil }, "invalid JSON"},
-		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }, "invalid JSON"},
-		{"garbage", func([]byte) []byte { return []byte("\x00\xffnot json") }, "invalid JSON"},
-		{"future version", edit(func(m map[string]any) { m["version"] = 2 }), "unsupported format version 2"},
-		{"bad id", edit(func(m map[string]any) { m["id"] = "../../x" }), "invalid store id"},
-		{"unknown kdf", edit(func(m map[string]any) { kdf(m)["name"] = "pbkdf2" }), `unsupported kdf "pbkdf2"`},
-		{"weak kdf", edit(func(m map[string]any) { kdf(m)["time"] = 1 }), "argon2id time 1"},
-		{"huge memory", edit(func(m map[string]any) { kdf(m)["memory_kib"] = 1 << 31 }), "argon2id memory"},
-		{"short salt", edit(func(m map[string]any) { kdf(m)["salt"] = "AAAA" }), "invalid salt length"},
-		{"no verifier", edit(func(m map[string]any) { delete(m, "verifier") }), "invalid verifier length 0"},
+		{"empty", func([]byte) []byte { return nil }, "malformed record"},
+		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }, "malformed record"},
+		{"garbage", func([]byte) []byte { return []byte("\x00\xffnot a store") }, "malformed record"},
+		{"future version", edit(func(m *metadata) { m.Version = 2 }), "unsupported format version 2"},
+		{"bad id", edit(func(m *metadata) { m.ID = "../../x" }), "invalid store id"},
+		{"unknown kdf", edit(func(m *metadata) { m.KDF.Name = "pbkdf2" }), `unsupported kdf "pbkdf2"`},
+		{"weak kdf", edit(func(m *metadata) { m.KDF.Time = 1 }), "argon2id time 1"},
+		{"huge memory", edit(func(m *metadata) { m.KDF.MemoryKiB = 1 << 31 }), "argon2id memory"},
+		{"short salt", edit(func(m *metadata) { m.KDF.Salt = []byte{1, 2, 3} }), "invalid salt length"},
+		{"no verifier", edit(func(m *metadata) { m.Verifier = nil }), "invalid verifier length 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -406,8 +403,8 @@ func TestFileStoreRefusesUnsafeDir(t *testing.T) {
 	}
 }
 
-// assertStoreFiles checks that dir holds only the metadata and entry files:
-// every write was renamed into place.
+// assertStoreFiles checks that dir holds only the metadata, entry and lock
+// files: every write was renamed into place.
 func assertStoreFiles(t *testing.T, dir string, entries int) {
 	t.Helper()
 	names, err := os.ReadDir(dir)
@@ -415,15 +412,19 @@ func assertStoreFiles(t *testing.T, dir string, entries int) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, n := range names {
-		if n.Name() != metaName && !strings.HasSuffix(n.Name(), entrySuffix) {
-			got = append(got, n.Name())
+	n := 0
+	for _, e := range names {
+		switch name := e.Name(); {
+		case strings.HasSuffix(name, entrySuffix):
+			n++
+		case name != metaName && !strings.HasSuffix(name, ".lock"):
+			got = append(got, name)
 		}
 	}
 	if len(got) > 0 {
 		t.Errorf("unexpected files in the store: %q", got)
 	}
-	if n := len(names) - 1; n != entries {
+	if n != entries {
 		t.Errorf("store holds %d entries, want %d", n, entries)
 	}
 }
@@ -515,6 +516,36 @@ func TestFileStoreCreateRace(t *testing.T) {
 		}
 	}
 	assertStoreFiles(t, dir, procs)
+}
+
+// A burst of processes that all find the key missing from the cache runs
+// the KDF once: the first unlocks and caches, the others wait and reuse it.
+func TestFileStoreUnlockBurstDerivesOnce(t *testing.T) {
+	root := t.TempDir()
+	dir, keys, asks := filepath.Join(root, "store"), filepath.Join(root, "keys"), filepath.Join(root, "asks")
+	if err := os.Mkdir(keys, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenFile(FileOptions{Dir: dir, Passphrase: passphrase(testPass), KDF: testKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	const procs = 6
+	var cmds []*exec.Cmd
+	for range procs {
+		cmds = append(cmds, child(t, "unlockcount", "STORE_DIR="+dir, "KEY_DIR="+keys, "ASKS="+asks))
+	}
+	runAll(t, cmds)
+	data, err := os.ReadFile(asks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "ask\n"); n != 1 {
+		t.Fatalf("%d processes asked for the passphrase (ran the KDF) %d times, want 1", procs, n)
+	}
 }
 
 func TestFileStoreSurvivesKilledWriters(t *testing.T) {

@@ -1,17 +1,21 @@
 package cache
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/G-Core/gcore-credential-helper/internal/tlv"
 )
 
-// On-disk format, version 1. The metadata file (JSON) records the argon2id
+// On-disk format, version 1. The metadata file (a tlv record, read on every
+// cache hit, so no JSON: see package tlv) records the argon2id
 // parameters and salt, a random store id and a verifier; each entry file is
 // formatVersion || 12-byte nonce || AES-256-GCM ciphertext, authenticated
 // together with the entry's key name so that files cannot be swapped.
@@ -46,9 +50,9 @@ const (
 // minimums of 2 passes and 19 MiB. An existing store keeps the parameters
 // recorded in its metadata.
 type KDFParams struct {
-	Time      uint32 `json:"time"`
-	MemoryKiB uint32 `json:"memory_kib"`
-	Threads   uint8  `json:"threads"`
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
 }
 
 func (p KDFParams) orDefault() KDFParams {
@@ -71,9 +75,9 @@ func (p KDFParams) validate() error {
 }
 
 type kdfRecord struct {
-	Name string `json:"name"`
+	Name string
 	KDFParams
-	Salt []byte `json:"salt"`
+	Salt []byte
 }
 
 func (k kdfRecord) derive(passphrase string) []byte {
@@ -81,10 +85,75 @@ func (k kdfRecord) derive(passphrase string) []byte {
 }
 
 type metadata struct {
-	Version  int       `json:"version"`
-	ID       string    `json:"id"`
-	KDF      kdfRecord `json:"kdf"`
-	Verifier []byte    `json:"verifier"`
+	Version  int
+	ID       string
+	KDF      kdfRecord
+	Verifier []byte
+}
+
+// metaMagic starts the metadata file: "GCM" and the record layout version
+// (the store's format version is a field of its own).
+var metaMagic = [4]byte{'G', 'C', 'M', 1}
+
+// Metadata field tags. Never reuse a number.
+const (
+	metaTagVersion   = 1
+	metaTagID        = 2
+	metaTagKDFName   = 3
+	metaTagKDFTime   = 4
+	metaTagKDFMemory = 5
+	metaTagKDFThread = 6
+	metaTagSalt      = 7
+	metaTagVerifier  = 8
+)
+
+func (m metadata) encode() []byte {
+	w := tlv.NewWriter(metaMagic)
+	w.Int(metaTagVersion, int64(m.Version))
+	w.String(metaTagID, m.ID)
+	w.String(metaTagKDFName, m.KDF.Name)
+	w.Int(metaTagKDFTime, int64(m.KDF.Time))
+	w.Int(metaTagKDFMemory, int64(m.KDF.MemoryKiB))
+	w.Int(metaTagKDFThread, int64(m.KDF.Threads))
+	w.Bytes(metaTagSalt, m.KDF.Salt)
+	w.Bytes(metaTagVerifier, m.Verifier)
+	return w.Encoded()
+}
+
+// setField decodes one metadata field; numbers out of their type's range are
+// reported as such rather than silently truncated.
+func (m *metadata) setField(tag byte, v []byte) error {
+	var num int64
+	switch tag {
+	case metaTagVersion, metaTagKDFTime, metaTagKDFMemory, metaTagKDFThread:
+		n, err := tlv.Int(tag, v)
+		if err != nil {
+			return err
+		}
+		if n < 0 || n > math.MaxUint32 || (tag == metaTagKDFThread && n > math.MaxUint8) {
+			return fmt.Errorf("field %d out of range", tag)
+		}
+		num = n
+	}
+	switch tag {
+	case metaTagVersion:
+		m.Version = int(num)
+	case metaTagID:
+		m.ID = string(v)
+	case metaTagKDFName:
+		m.KDF.Name = string(v)
+	case metaTagKDFTime:
+		m.KDF.Time = uint32(num)
+	case metaTagKDFMemory:
+		m.KDF.MemoryKiB = uint32(num)
+	case metaTagKDFThread:
+		m.KDF.Threads = uint8(num)
+	case metaTagSalt:
+		m.KDF.Salt = bytes.Clone(v)
+	case metaTagVerifier:
+		m.Verifier = bytes.Clone(v)
+	}
+	return nil
 }
 
 // newMetadata creates the metadata of a new store and the key it is locked
@@ -112,8 +181,8 @@ func newMetadata(passphrase string, params KDFParams) (metadata, []byte, error) 
 // CorruptError.
 func parseMeta(data []byte) (metadata, error) {
 	var m metadata
-	if err := json.Unmarshal(data, &m); err != nil {
-		return metadata{}, fmt.Errorf("invalid JSON: %w", err)
+	if err := tlv.Decode(data, metaMagic, m.setField); err != nil {
+		return metadata{}, err
 	}
 	if m.Version != formatVersion {
 		return metadata{}, fmt.Errorf("unsupported format version %d", m.Version)

@@ -205,6 +205,23 @@ func runChild(role string, env func(string) string) error {
 			return err
 		}
 		return s.Put("created-"+env("PREFIX"), []byte(env("PREFIX")))
+	case "unlockcount":
+		// Counts passphrase asks (each one is a KDF run) in the file ASKS.
+		ask := func(string, bool) (string, error) {
+			f, err := os.OpenFile(env("ASKS"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+			if err != nil {
+				return "", err
+			}
+			defer f.Close()
+			_, err = f.WriteString("ask\n")
+			return testPass, err
+		}
+		s, err := OpenFile(FileOptions{Dir: env("STORE_DIR"), Passphrase: ask, KeyCache: fileKeyCache{env("KEY_DIR")}, KDF: testKDF})
+		if err != nil {
+			return err
+		}
+		_, err = s.Get("k")
+		return err
 	case "putloop":
 		s, err := openStore()
 		if err != nil {

@@ -112,7 +112,7 @@ func (a *app) openStore(paths config.Paths, p config.Profile, prompt helper.Prom
 	if backend != "file" {
 		store, err := cache.OpenKeyring(backend, cache.KeyringOptions{ServiceName: programName, Env: a.getenv})
 		if err != nil {
-			return nil, "", fmt.Errorf("open %s keyring: %w", backend, err)
+			return nil, "", err
 		}
 		return store, backend, nil
 	}
