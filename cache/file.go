@@ -278,6 +278,23 @@ func (s *FileStore) Backend() string { return "file" }
 // the passphrase, for status.
 func (s *FileStore) KeyCached() bool { return s.cached }
 
+// LockStore forgets the cached key of the store in dir without unlocking it
+// first, so the next open asks for the passphrase. A missing store is not an
+// error.
+func LockStore(dir string, keys KeyCache) error {
+	m, err := readMeta(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := keys.Forget(m.ID); err != nil {
+		return fmt.Errorf("forget cached store key: %w", err)
+	}
+	return nil
+}
+
 // Lock forgets the cached key, so the next process must ask for the
 // passphrase again. This FileStore stays usable.
 func (s *FileStore) Lock() error {

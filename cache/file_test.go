@@ -577,3 +577,25 @@ func TestFileStoreSurvivesKilledWriters(t *testing.T) {
 	torn, _ := filepath.Glob(filepath.Join(ts.opts.Dir, ".*.tmp-*"))
 	t.Logf("%d of %d rounds found a value; %d writes were interrupted", seen, rounds, len(torn))
 }
+
+func TestLockStore(t *testing.T) {
+	root := t.TempDir()
+	dir, keys := filepath.Join(root, "store"), fileKeyCache{root}
+	if err := LockStore(dir, keys); err != nil {
+		t.Fatalf("LockStore of a missing store: %v", err)
+	}
+	if _, err := OpenFile(FileOptions{Dir: dir, Passphrase: passphrase(testPass), KeyCache: keys, KDF: testKDF}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenFile(FileOptions{Dir: dir, Passphrase: noPrompt(t), KeyCache: keys})
+	if err != nil || !s.KeyCached() {
+		t.Fatalf("second open: cached=%v err=%v, want the cached key", s != nil && s.KeyCached(), err)
+	}
+	if err := LockStore(dir, keys); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenFile(FileOptions{Dir: dir, Passphrase: passphrase("wrong"), KeyCache: keys})
+	if !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("open after LockStore with a wrong passphrase: %v, want ErrWrongPassphrase", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/G-Core/gcore-credential-helper/cache"
 	"github.com/G-Core/gcore-credential-helper/config"
 	"github.com/G-Core/gcore-credential-helper/helper"
 	"github.com/G-Core/gcore-credential-helper/protocol"
@@ -23,6 +24,8 @@ func commands() []*command {
 		{name: "logout", summary: "forget the profile's stored session", run: runLogout,
 			flags:   []flagSpec{{long: "yes", short: "y", help: "do not ask for confirmation"}},
 			example: "  " + programName + " logout --profile staging --yes"},
+		{name: "lock", summary: "forget the encrypted store's unlocked key; the next call asks for the passphrase", run: runLock,
+			example: "  " + programName + " lock"},
 		{name: "get", summary: "print a valid credential", run: runGet,
 			flags: []flagSpec{
 				{long: "format", placeholder: "FORMAT", help: "json (default), token or header"},
@@ -112,6 +115,25 @@ type profileStatus struct {
 	Backend string `json:"backend"`
 	BaseURL string `json:"base_url"`
 	Error   string `json:"error,omitempty"`
+}
+
+// runLock forgets the derived key of the encrypted-file store from the kernel
+// keyring. Sessions stay in the store; they are just unreadable until the
+// passphrase is given again.
+func runLock(a *app, _ *invocation) error {
+	e, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	keys, err := cache.NewKernelKeyCache()
+	if err != nil {
+		return fmt.Errorf("no kernel keyring here, so nothing is kept unlocked: %w", err)
+	}
+	if err := cache.LockStore(storeDir(e.paths), keys); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "%s: locked the encrypted store in %s\n", programName, storeDir(e.paths))
+	return nil
 }
 
 func runStatus(a *app, in *invocation) error {

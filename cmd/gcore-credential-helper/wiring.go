@@ -118,7 +118,7 @@ func (a *app) openStore(paths config.Paths, p config.Profile, prompt helper.Prom
 	}
 	keys, keyErr := cache.NewKernelKeyCache()
 	opts := cache.FileOptions{
-		Dir:        filepath.Join(paths.DataDir, "store"),
+		Dir:        storeDir(paths),
 		Passphrase: a.passphrase(prompt),
 		KeyTTL:     keyTTL,
 	}
@@ -137,6 +137,9 @@ func (a *app) openStore(paths config.Paths, p config.Profile, prompt helper.Prom
 	}
 	return store, desc, nil
 }
+
+// storeDir is where the encrypted-file backend keeps its files.
+func storeDir(paths config.Paths) string { return filepath.Join(paths.DataDir, "store") }
 
 // autoBackend picks the platform keyring when one is reachable and otherwise
 // the encrypted file. On Linux that means a Secret Service on the session
