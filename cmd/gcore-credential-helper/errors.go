@@ -13,13 +13,13 @@ import (
 
 // Exit codes of SPEC §9.
 const (
-	exitOK            = 0
-	exitError         = 1
-	exitUsage         = 2
-	exitLoginRequired = 3
-	exitKeyring       = 4
+	exitOK             = 0
+	exitError          = 1
+	exitUsage          = 2
+	exitLoginRequired  = 3
+	exitKeyring        = 4
 	exitHostNotAllowed = 5
-	exitTimeout       = 6
+	exitTimeout        = 6
 )
 
 // exitCode is the one place that maps error kinds to exit codes.
