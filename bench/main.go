@@ -123,6 +123,7 @@ func bench(ctx context.Context, o options, out io.Writer) (bool, error) {
 	defer os.RemoveAll(work)
 
 	b := &suite{out: out, work: work, rounds: o.rounds, storm: o.storm, rng: rand.New(rand.NewPCG(o.seed, 0))}
+	defer b.forgetStoreKeys()
 	if err := b.binaries(ctx, o); err != nil {
 		return false, err
 	}
@@ -174,6 +175,7 @@ type suite struct {
 	url    string
 	offset atomic.Int64 // the fake's clock minus real time
 	sb     *harness.Sandbox
+	all    []*harness.Sandbox // every sandbox made, for cleanup
 
 	normalHit time.Duration // median of `get --format token` in the paired runs
 	checks    []check
@@ -254,7 +256,15 @@ func (b *suite) sandbox(name string) (*harness.Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.all = append(b.all, sb)
 	return sb, sb.WriteConfig(fmt.Sprintf("[profiles.default]\nbase_url = %q\nusername = %q\nbackend = \"file\"\n", b.url, email))
+}
+
+// forgetStoreKeys drops the sandboxes' store keys from the kernel keyring.
+func (b *suite) forgetStoreKeys() {
+	for _, sb := range b.all {
+		_ = sb.ForgetStoreKey()
+	}
 }
 
 func (b *suite) helper(name string, env []string, args ...string) harness.Cmd {

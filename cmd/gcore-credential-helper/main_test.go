@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/G-Core/gcore-credential-helper/cache"
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
 )
 
@@ -56,5 +57,12 @@ func setupScript(env *testscript.Env) error {
 	} {
 		env.Setenv(kv[0], kv[1])
 	}
+	// The store's derived key stays in the kernel keyring for 12 h; forget
+	// it so repeated runs do not fill a non-root user's key quota.
+	env.Defer(func() {
+		if keys, err := cache.NewKernelKeyCache(); err == nil {
+			_ = cache.LockStore(filepath.Join(home, ".local", "share", "gcore-credential-helper", "store"), keys)
+		}
+	})
 	return os.MkdirAll(home, 0o700)
 }

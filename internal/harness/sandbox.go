@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/G-Core/gcore-credential-helper/cache"
 )
 
 // Passphrase is the encrypted-file passphrase every sandbox hands its children. It protects
@@ -88,4 +90,16 @@ func (s *Sandbox) Env(extra ...string) []string {
 		}
 	}
 	return env
+}
+
+// ForgetStoreKey removes the sandbox store's derived key from the kernel
+// keyring, where the helper keeps it for 12 h. Tests call it on cleanup so
+// that repeated runs do not fill a non-root user's key quota (200 keys). It
+// does nothing where there is no store or no kernel keyring.
+func (s *Sandbox) ForgetStoreKey() error {
+	keys, err := cache.NewKernelKeyCache()
+	if err != nil {
+		return nil
+	}
+	return cache.LockStore(filepath.Join(s.DataHome, "gcore-credential-helper", "store"), keys)
 }
