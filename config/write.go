@@ -168,3 +168,105 @@ func writeAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	defer d.Close()
 	return d.Sync()
 }
+
+// UpdateProfile makes an existing [profiles.NAME] table say username = p.Username and
+// client_id = p.ClientID (where those are set), so a later `login --client-id N` for a profile
+// already in the file is remembered like a first one. Only the lines of those keys change (a
+// missing key is inserted under the table header); a file where the table or the keys are not
+// written as plain lines is left alone with an error saying to edit it by hand. It reports
+// whether anything changed.
+func UpdateProfile(path string, p Profile) (changed bool, err error) {
+	old, fi, err := read(path)
+	if err != nil || fi == nil {
+		return false, err
+	}
+	f, err := parse(path, old)
+	if err != nil {
+		return false, err
+	}
+	cur, ok := f.profile(p.Name)
+	if !ok {
+		return false, fmt.Errorf("update profile %q: not in %s", p.Name, path)
+	}
+	var set [][2]string
+	if p.Username != "" && p.Username != cur.Username {
+		s, err := quote(p.Username)
+		if err != nil {
+			return false, fmt.Errorf("update profile %q: username %w", p.Name, err)
+		}
+		set = append(set, [2]string{"username", s})
+	}
+	if p.ClientID != 0 && p.ClientID != cur.ClientID {
+		if err := checkClientID(p.ClientID); err != nil {
+			return false, fmt.Errorf("update profile %q: %w", p.Name, err)
+		}
+		set = append(set, [2]string{"client_id", strconv.FormatInt(p.ClientID, 10)})
+	}
+	if len(set) == 0 {
+		return false, nil
+	}
+	data, ok := setKeys(old, p.Name, set)
+	if ok {
+		g, err := parse(path, data)
+		got, _ := g.profile(p.Name)
+		ok = err == nil && (p.Username == "" || got.Username == p.Username) && (p.ClientID == 0 || got.ClientID == p.ClientID)
+	}
+	if !ok {
+		return false, fmt.Errorf("update profile %q: %s does not write it as a plain [profiles.%s] table; set %s there by hand", p.Name, path, p.Name, set[0][0])
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false, fmt.Errorf("update profile %q: %w", p.Name, err)
+	}
+	if err := writeAtomic(target, data, fi.Mode().Perm()); err != nil {
+		return false, fmt.Errorf("update profile %q: %w", p.Name, err)
+	}
+	return true, nil
+}
+
+// setKeys rewrites the lines of keys in the plain table [profiles.name] of data, inserting the
+// missing ones after its header. ok is false when there is no such header line.
+func setKeys(data []byte, name string, set [][2]string) (out []byte, ok bool) {
+	lines := strings.SplitAfter(string(data), "\n")
+	header := -1
+	for i, l := range lines {
+		h := strings.TrimSpace(l)
+		if k := strings.IndexByte(h, '#'); k >= 0 {
+			h = strings.TrimSpace(h[:k])
+		}
+		if h == "[profiles."+name+"]" || h == "[profiles."+strconv.Quote(name)+"]" {
+			header = i
+			break
+		}
+	}
+	if header < 0 {
+		return nil, false
+	}
+	end := len(lines)
+	for i := header + 1; i < len(lines); i++ {
+		if strings.HasPrefix(strings.TrimSpace(lines[i]), "[") {
+			end = i
+			break
+		}
+	}
+	var insert []string
+	for _, kv := range set {
+		line := kv[0] + " = " + kv[1] + "\n"
+		found := false
+		for i := header + 1; i < end; i++ {
+			key, _, hasEq := strings.Cut(lines[i], "=")
+			if hasEq && strings.TrimSpace(key) == kv[0] {
+				lines[i], found = line, true
+				break
+			}
+		}
+		if !found {
+			insert = append(insert, line)
+		}
+	}
+	if !strings.HasSuffix(lines[header], "\n") {
+		lines[header] += "\n"
+	}
+	lines = append(lines[:header+1], append(insert, lines[header+1:]...)...)
+	return []byte(strings.Join(lines, "")), true
+}

@@ -234,3 +234,48 @@ func TestAddProfileRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestUpdateProfile(t *testing.T) {
+	const before = "# my profiles\n[profiles.default]\nusername = \"me@example.com\" # me\nclient_id = 1001\n\n[profiles.other]\nclient_id = 7\n"
+	for _, tc := range []struct {
+		name        string
+		p           Profile
+		want        string
+		wantChanged bool
+	}{
+		{"replace client_id", Profile{Name: "default", ClientID: 1002},
+			"# my profiles\n[profiles.default]\nusername = \"me@example.com\" # me\nclient_id = 1002\n\n[profiles.other]\nclient_id = 7\n", true},
+		{"insert username", Profile{Name: "other", Username: "ops@example.com"},
+			"# my profiles\n[profiles.default]\nusername = \"me@example.com\" # me\nclient_id = 1001\n\n[profiles.other]\nusername = \"ops@example.com\"\nclient_id = 7\n", true},
+		{"same values", Profile{Name: "default", Username: "me@example.com", ClientID: 1001}, before, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte(before), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			changed, err := UpdateProfile(path, tc.p)
+			if err != nil || changed != tc.wantChanged {
+				t.Fatalf("UpdateProfile = %v, %v; want %v, nil", changed, err, tc.wantChanged)
+			}
+			got, _ := os.ReadFile(path)
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Fatalf("file (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUpdateProfileRefusesWhatItCannotEdit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	const before = "profiles.default.client_id = 1001\n"
+	if err := os.WriteFile(path, []byte(before), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UpdateProfile(path, Profile{Name: "default", ClientID: 5}); err == nil || !strings.Contains(err.Error(), "by hand") {
+		t.Fatalf("err = %v, want an edit-by-hand error", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != before {
+		t.Fatalf("file changed: %q", got)
+	}
+}

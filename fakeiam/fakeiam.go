@@ -155,10 +155,17 @@ func (s *Server) AddUser(u User) {
 // Start serves s on a fresh 127.0.0.1 port until the test ends and returns the base URL.
 func (s *Server) Start(t testing.TB) string {
 	t.Helper()
+	return Serve(t, s)
+}
+
+// Serve is Start for any handler, such as one that wraps a Server to record
+// what it hands out.
+func Serve(t testing.TB, h http.Handler) string {
+	t.Helper()
 	// Request contexts derive from ctx, so cancelling it releases hung and delayed handlers;
 	// otherwise httptest.Server.Close would wait for them forever.
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewUnstartedServer(s)
+	srv := httptest.NewUnstartedServer(h)
 	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }
 	srv.Start()
 	t.Cleanup(func() {

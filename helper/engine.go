@@ -132,49 +132,61 @@ func (e *Engine) renewLocked(ctx context.Context, key, stale string, opts GetOpt
 		return nil, err
 	}
 	now := e.Now()
-	if sess != nil {
-		// A forced refresh is satisfied by any token other than the one the
-		// caller wanted replaced.
-		if e.servable(sess, now, opts.MinTTL) && (!opts.Refresh || sess.Access != stale) {
-			e.debugf("another process renewed profile %q while we waited", e.Profile.Name)
-			return sess, nil
+	// A forced refresh is satisfied by any token other than the one the
+	// caller wanted replaced.
+	if sess != nil && e.servable(sess, now, opts.MinTTL) && (!opts.Refresh || sess.Access != stale) {
+		e.debugf("another process renewed profile %q while we waited", e.Profile.Name)
+		return sess, nil
+	}
+	renewed, err := e.renew(ctx, key, sess, now)
+	if err != nil && opts.Refresh && sess != nil && stale != "" && sess.Access == stale {
+		// The caller said this token is refused; remember that even though
+		// no new one could be had, so the next request tries again. It is not
+		// written earlier: hits by other callers keep being served during the
+		// refresh (SPEC §4, readers never wait).
+		_ = e.reject(key, stale)
+	}
+	return renewed, err
+}
+
+// renew refreshes sess when its refresh token is usable, and logs in when
+// there is none or IAM rejects it.
+func (e *Engine) renew(ctx context.Context, key string, sess *Session, now time.Time) (*Session, error) {
+	if sess != nil && sess.Auth != config.AuthAPIToken && sess.usableRefresh(now) {
+		renewed, err := e.refresh(ctx, key, sess)
+		if err == nil || !errors.Is(err, iam.ErrTokenRejected) {
+			return renewed, err
 		}
-		if opts.Refresh && sess.Access == stale && stale != "" {
-			sess.Rejected = stale
-		}
-		if sess.Auth != config.AuthAPIToken && sess.usableRefresh(now) {
-			renewed, err := e.refresh(ctx, key, sess)
-			if err == nil || !errors.Is(err, iam.ErrTokenRejected) {
-				return renewed, err
-			}
-			e.debugf("refresh token rejected for profile %q; a login is needed", e.Profile.Name)
-		}
+		e.debugf("refresh token rejected for profile %q; a login is needed", e.Profile.Name)
 	}
 	return e.login(ctx, key, sess, loginRequest{})
 }
 
-// refresh spends sess's refresh token. Whatever happens the token is not sent
-// again: on success the new pair replaces it, and on any failure after the
-// request may have reached IAM — a rejection, a 5xx, a timeout, a lost
-// response — it is dropped from the store. The access token is kept: it may
-// still be valid for callers with a lower min-TTL.
+// refresh spends sess's refresh token, which Gcore accepts once. The store
+// forgets the token before it is sent: a process killed after IAM rotated it
+// must not leave it for the next process to send again. It is put back only
+// when the request certainly never reached IAM. The access token stays: it
+// may still be valid for callers with a lower min-TTL.
 func (e *Engine) refresh(ctx context.Context, key string, sess *Session) (*Session, error) {
+	spent := *sess
+	spent.Refresh, spent.RefreshExp = "", time.Time{}
+	if err := e.save(key, &spent); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
 	defer cancel()
 	e.debugf("refreshing session for profile %q", e.Profile.Name)
 	tokens, err := e.IAM.Refresh(ctx, sess.Refresh)
 	if err != nil {
+		err = fmt.Errorf("refresh session: %w", err)
 		if refreshNotSent(err) {
-			return nil, fmt.Errorf("refresh session: %w", err)
+			if perr := e.save(key, sess); perr != nil {
+				return nil, errors.Join(err, perr)
+			}
 		}
-		spent := *sess
-		spent.Refresh, spent.RefreshExp = "", time.Time{}
-		if perr := e.save(key, &spent); perr != nil {
-			return nil, errors.Join(fmt.Errorf("refresh session: %w", err), perr)
-		}
-		return nil, fmt.Errorf("refresh session: %w", err)
+		return nil, err
 	}
-	next := *sess
+	next := spent
 	if err := next.setTokens(tokens); err != nil {
 		return nil, err
 	}

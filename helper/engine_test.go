@@ -487,3 +487,43 @@ func TestLogoutForgetsSession(t *testing.T) {
 		t.Fatalf("after logout: err = %v, want LoginRequiredError", err)
 	}
 }
+
+// spentCheckIAM looks at the store while a refresh is on the wire.
+type spentCheckIAM struct {
+	*fakeIAM
+	store *memStore
+	key   string
+	seen  []string // the stored refresh token at each Refresh call
+}
+
+func (s *spentCheckIAM) Refresh(ctx context.Context, refresh string) (iam.Tokens, error) {
+	data, _ := s.store.Get(s.key)
+	sess, _ := decodeSession(data)
+	s.seen = append(s.seen, sess.Refresh)
+	return s.fakeIAM.Refresh(ctx, refresh)
+}
+
+// A process killed while its refresh is on the wire must not leave the
+// refresh token behind: IAM may already have rotated it.
+func TestRefreshTokenLeavesStoreBeforeItIsSent(t *testing.T) {
+	r := newRig()
+	e := r.engine("default")
+	get(t, e)
+	check := &spentCheckIAM{fakeIAM: r.iam, store: r.store, key: e.Key()}
+	e.IAM = check
+	r.clock.Add(59 * time.Minute)
+	get(t, e)
+	if len(check.seen) != 1 || check.seen[0] != "" {
+		t.Fatalf("stored refresh token during the call: %q, want it gone", check.seen)
+	}
+	// A refusal before the request was processed puts it back.
+	r.clock.Add(59 * time.Minute)
+	r.iam.refreshErr = &iam.RateLimitedError{}
+	if _, err := e.Token(context.Background(), GetOptions{MinTTL: 5 * time.Minute}); err == nil {
+		t.Fatal("want the 429")
+	}
+	data, _ := r.store.Get(e.Key())
+	if sess, _ := decodeSession(data); sess.Refresh == "" {
+		t.Fatal("a refresh that never reached IAM lost the refresh token")
+	}
+}

@@ -10,7 +10,8 @@ import (
 )
 
 // LoginRequiredError means a login is needed but no human may be asked and no
-// non-interactive source had the secret.
+// non-interactive source had the secret. Its message is exactly the line of
+// SPEC §6; Reason goes on a hint line of its own.
 type LoginRequiredError struct {
 	Profile string
 	// Reason says what was missing, when that helps the user.
@@ -18,11 +19,7 @@ type LoginRequiredError struct {
 }
 
 func (e *LoginRequiredError) Error() string {
-	msg := fmt.Sprintf("login required for profile %q", e.Profile)
-	if e.Reason != "" {
-		msg += " (" + e.Reason + ")"
-	}
-	return msg
+	return fmt.Sprintf("login required for profile %q", e.Profile)
 }
 
 func (e *Engine) loginRequired() error {
@@ -41,7 +38,7 @@ func (e *Engine) Login(ctx context.Context, opts LoginOptions) (*Session, error)
 	if e.Profile.Username == "" && e.Profile.Auth != config.AuthAPIToken {
 		user, err := e.Secrets.Username(ctx)
 		if err != nil {
-			return nil, e.secretError(err, "no username")
+			return nil, e.secretError(err, "the profile has no username: set one with login --username")
 		}
 		e.Profile.Username = user
 	}
@@ -111,7 +108,7 @@ func rememberable(err error) bool {
 func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 	password, err := e.Secrets.Password(ctx, e.Profile.Username)
 	if err != nil {
-		return nil, e.secretError(err, "no password")
+		return nil, e.secretError(err, "no password in GCORE_PASSWORD, password_command or GCORE_ASKPASS")
 	}
 	cr := iam.Credentials{Username: e.Profile.Username, Password: password}
 	if e.Secrets.Getenv != nil {
@@ -124,7 +121,7 @@ func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 	if errors.Is(err, iam.ErrOTPRequired) && cr.OTP == "" {
 		otp, oerr := e.Secrets.OTP(ctx)
 		if oerr != nil {
-			return nil, e.secretError(oerr, "the account needs a one-time password")
+			return nil, e.secretError(oerr, "the account needs a one-time password: set GCORE_OTP or otp_command")
 		}
 		cr.OTP = otp
 		otpCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
@@ -154,7 +151,7 @@ func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 func (e *Engine) loginAPIToken(ctx context.Context) (*Session, error) {
 	token, err := e.Secrets.APIToken(ctx)
 	if err != nil {
-		return nil, e.secretError(err, "no API token")
+		return nil, e.secretError(err, "no API token in GCORE_API_TOKEN")
 	}
 	netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
 	defer cancel()

@@ -40,6 +40,11 @@ func (e *Engine) Reject(ctx context.Context, token string) error {
 		return err
 	}
 	defer unlock()
+	return e.reject(key, token)
+}
+
+// reject marks token refused in the stored session, with the key's lock held.
+func (e *Engine) reject(key, token string) error {
 	sess, err := e.load(key)
 	if err != nil || sess == nil || sess.Access != token {
 		return err

@@ -76,12 +76,21 @@ func runLogin(a *app, in *invocation) error {
 	if err != nil {
 		return err
 	}
+	// The session is stored under a key made of the username and client id,
+	// so the file must say what this login used, or later calls miss it.
 	added, err := config.AddProfile(e.paths.ConfigFile, eng.Profile)
+	changed := false
+	if err == nil && !added {
+		changed, err = config.UpdateProfile(e.paths.ConfigFile, eng.Profile)
+	}
 	if err != nil {
 		return fmt.Errorf("logged in, but could not save profile %q: %w", eng.Profile.Name, err)
 	}
-	if added {
+	switch {
+	case added:
 		fmt.Fprintf(a.stderr, "%s: saved profile %q in %s\n", programName, eng.Profile.Name, e.paths.ConfigFile)
+	case changed:
+		fmt.Fprintf(a.stderr, "%s: updated profile %q in %s\n", programName, eng.Profile.Name, e.paths.ConfigFile)
 	}
 	who := sess.Username
 	if who == "" {

@@ -51,7 +51,11 @@ func (a *app) hints(err error) []string {
 	)
 	switch {
 	case errors.As(err, &login):
-		return []string{fmt.Sprintf("run '%s login --profile %s' in a terminal", programName, login.Profile)}
+		run := fmt.Sprintf("run '%s login --profile %s' in a terminal", programName, login.Profile)
+		if login.Reason != "" {
+			return []string{run, login.Reason}
+		}
+		return []string{run}
 	case errors.As(err, &usage):
 		return []string{fmt.Sprintf("run '%s --help' for usage", programName)}
 	case errors.Is(err, cache.ErrWrongPassphrase):

@@ -1,0 +1,10 @@
+// Package e2e holds the end-to-end tests of gcore-credential-helper: they build the real binary
+// once (static, as released), run it as real processes in throwaway HOME/XDG sandboxes against
+// the in-process fake Gcore IAM on 127.0.0.1, and count at the fake what those processes did.
+//
+// It owns the whole-product guarantees that no package test can show: single flight across
+// processes (SPEC §4, §11), bounded waits and the lock notice, crash safety of the store, the
+// error-to-exit-code mapping through the CLI (SPEC §9), interactivity (SPEC §6) and that no
+// secret reaches output or disk in the clear (SPEC §10). Each test names the SPEC section or
+// the issue #2 requirement it guards. There is no non-test code here.
+package e2e
