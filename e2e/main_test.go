@@ -120,7 +120,6 @@ func newWorld(t *testing.T, mw ...func(http.Handler) http.Handler) *world {
 	return w
 }
 
-
 // record notes every token pair that reaches a client, so tests can look for them in output.
 func (w *world) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
