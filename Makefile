@@ -18,6 +18,8 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gcore-credential-helper ./cmd/gcore-credential-helper
+	ln -sfn gcore-credential-helper $(BIN)/docker-credential-gcore
+	ln -sfn gcore-credential-helper $(BIN)/git-credential-gcore
 	$(GO) build -trimpath -o $(BIN)/fake-gcore-iam ./cmd/fake-gcore-iam
 
 # The race detector needs cgo.

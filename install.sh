@@ -24,6 +24,13 @@ CGO_ENABLED=$cgo go build -trimpath \
 mv -f "$tmp" "$bindir/gcore-credential-helper"
 echo "installed $bindir/gcore-credential-helper ($version, CGO_ENABLED=$cgo)"
 
+# Personas: docker and git find helpers by these names and speak only their
+# own protocol to them.
+for persona in docker-credential-gcore git-credential-gcore; do
+  ln -sfn gcore-credential-helper "$bindir/$persona"
+  echo "linked $bindir/$persona -> gcore-credential-helper"
+done
+
 case ":$PATH:" in
   *":$bindir:"*) ;;
   *) echo "note: $bindir is not on your PATH; add it to use the helper by name" ;;

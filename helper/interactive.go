@@ -12,8 +12,10 @@ type Signals struct {
 	KubeInteractive *bool
 	// GitTerminalPrompt is GIT_TERMINAL_PROMPT as git passes it.
 	GitTerminalPrompt string
-	// GitCredentialInteractive is git's credential.interactive setting.
-	GitCredentialInteractive string
+	// GitCredentialInteractive reads git's credential.interactive setting. It
+	// costs a `git config` run, so it is called only when everything cheaper
+	// allows a prompt; nil means unset.
+	GitCredentialInteractive func() string
 	// CI is the value of the CI environment variable.
 	CI string
 	// TTY reports whether /dev/tty can be opened. It is consulted last, so a
@@ -30,7 +32,9 @@ func MayPrompt(s Signals) bool {
 		return false
 	case s.KubeInteractive != nil && !*s.KubeInteractive:
 		return false
-	case s.GitTerminalPrompt == "0" || isFalse(s.GitCredentialInteractive):
+	case s.GitTerminalPrompt == "0":
+		return false
+	case s.GitCredentialInteractive != nil && isFalse(s.GitCredentialInteractive()):
 		return false
 	}
 	return s.TTY != nil && s.TTY()

@@ -18,7 +18,8 @@ func TestMayPrompt(t *testing.T) {
 		{"kubectl interactive", Signals{KubeInteractive: &yes, TTY: tty}, true},
 		{"kubectl non-interactive", Signals{KubeInteractive: &no, TTY: tty}, false},
 		{"GIT_TERMINAL_PROMPT=0", Signals{GitTerminalPrompt: "0", TTY: tty}, false},
-		{"credential.interactive=false", Signals{GitCredentialInteractive: "false", TTY: tty}, false},
+		{"credential.interactive=false", Signals{GitCredentialInteractive: func() string { return "false" }, TTY: tty}, false},
+		{"credential.interactive=auto", Signals{GitCredentialInteractive: func() string { return "auto" }, TTY: tty}, true},
 		{"CI", Signals{CI: "true", TTY: tty}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,9 @@ type command struct {
 	example string
 	// maxArgs bounds positional arguments; -1 means any.
 	maxArgs int
+	// passthrough ends flag parsing at the first positional argument, which
+	// starts a command line of its own (exec).
+	passthrough bool
 	run     func(a *app, in *invocation) error
 }
 
@@ -98,6 +101,9 @@ func parse(commands []*command, args []string) (*invocation, error) {
 	flagsDone := false
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
+		if in.cmd != nil && in.cmd.passthrough && len(in.args) > 0 {
+			flagsDone = true
+		}
 		if flagsDone || arg == "-" || !strings.HasPrefix(arg, "-") {
 			if in.cmd == nil && !flagsDone {
 				if in.cmd = lookup(commands, arg); in.cmd == nil {

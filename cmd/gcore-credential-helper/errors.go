@@ -70,8 +70,13 @@ func (a *app) hints(err error) []string {
 	return nil
 }
 
-// fail prints err in the house format and returns its exit code.
+// fail prints err in the house format and returns its exit code. An
+// exitStatus has been reported in the caller's protocol already.
 func (a *app) fail(err error) int {
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status)
+	}
 	fmt.Fprintf(a.stderr, "%s: error: %s\n", programName, strings.TrimSuffix(err.Error(), "."))
 	for _, h := range a.hints(err) {
 		fmt.Fprintf(a.stderr, "hint: %s\n", h)

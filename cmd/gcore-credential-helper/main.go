@@ -16,5 +16,5 @@ import (
 // while a hidden prompt has the terminal, which promptTTY handles itself.
 // Locks are released by the kernel and every write is an atomic rename.
 func main() {
-	os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 }

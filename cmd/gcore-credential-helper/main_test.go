@@ -15,7 +15,9 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		programName: func() { main() },
+		programName:               main,
+		"docker-credential-gcore": main,
+		"git-credential-gcore":    main,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/config"
@@ -24,15 +25,20 @@ type app struct {
 	stdin          io.Reader
 	stdout         io.Writer
 	stderr         io.Writer
-	getenv         config.Env
+	env            []string   // the process environment, for exec's child
+	getenv         config.Env // reads env
 	now            func() time.Time
 	profile        string // --profile
 	nonInteractive bool   // --non-interactive
 }
 
-// run is main without the process: tests call it in-process.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv config.Env) int {
-	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now}
+// run is main without the process: tests call it in-process. env is the
+// environment as os.Environ returns it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) int {
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, env: env, getenv: lookupEnv(env), now: time.Now}
+	if p, ok := personaOf(args[0]); ok {
+		return p.run(a, args[1:])
+	}
 	cmds := commands()
 	in, err := parse(cmds, args[1:])
 	if err != nil {
@@ -59,4 +65,16 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// lookupEnv reads env like os.Getenv: the last entry for a name wins.
+func lookupEnv(env []string) config.Env {
+	return func(name string) string {
+		for i := len(env) - 1; i >= 0; i-- {
+			if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+				return v
+			}
+		}
+		return ""
+	}
 }

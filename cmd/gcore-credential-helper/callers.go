@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/G-Core/gcore-credential-helper/config"
+	"github.com/G-Core/gcore-credential-helper/helper"
+	"github.com/G-Core/gcore-credential-helper/protocol"
+)
+
+// exitStatus ends a command with a code whose message the command has
+// already written in its caller's protocol.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// runKube is kubectl's exec credential plugin (SPEC §8.2).
+func runKube(a *app, _ *invocation) error {
+	info, err := protocol.ParseExecInfo(a.getenv("KUBERNETES_EXEC_INFO"))
+	if err != nil {
+		return fmt.Errorf("KUBERNETES_EXEC_INFO: %w", err)
+	}
+	eng, _, _, err := a.engine(overrides{signals: helper.Signals{KubeInteractive: info.Interactive}})
+	if err != nil {
+		return err
+	}
+	minTTL := eng.Profile.MinTTL
+	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: minTTL})
+	if err != nil {
+		return err
+	}
+	st := protocol.ExecCredentialStatus{Token: tok.Value}
+	if !tok.ExpiresAt.IsZero() {
+		// kubectl re-asks once this passes, while the token still has min_ttl left.
+		st.ExpirationTimestamp = tok.ExpiresAt.Add(-minTTL)
+	}
+	return protocol.WriteExecCredential(a.stdout, info.APIVersion, st)
+}
+
+func isDockerVerb(v string) bool {
+	switch v {
+	case "get", "store", "erase", "list", "version":
+		return true
+	}
+	return false
+}
+
+func runDockerCommand(a *app, in *invocation) error {
+	if len(in.args) != 1 || !isDockerVerb(in.args[0]) {
+		return usagef("docker needs one of get, store, erase, list, version")
+	}
+	if code := a.docker(in.args[0]); code != exitOK {
+		return exitStatus(code)
+	}
+	return nil
+}
+
+// docker answers one docker credential-helper verb (SPEC §8.3). Its errors go
+// to stdout, as docker reads them there, with exit 1.
+func (a *app) docker(verb string) int {
+	err := a.dockerVerb(verb)
+	if err == nil {
+		return exitOK
+	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status)
+	}
+	fmt.Fprintln(a.stdout, err)
+	a.debugf("docker %s: %v", verb, err)
+	return exitError
+}
+
+// errDockerNotFound is docker's not-found sentinel.
+var errDockerNotFound = errors.New(protocol.DockerNotFound)
+
+func (a *app) dockerVerb(verb string) error {
+	switch verb {
+	case "version":
+		_, err := fmt.Fprintf(a.stdout, "docker-credential-gcore (%s) %s\n", programName, version)
+		return err
+	case "get":
+		url, err := protocol.ReadDockerServerURL(a.stdin)
+		if err != nil {
+			return err
+		}
+		return a.dockerGet(url)
+	case "store":
+		c, err := protocol.ReadDockerCredentials(a.stdin)
+		if err != nil {
+			return err
+		}
+		host, err := protocol.RegistryHost(c.ServerURL)
+		if err != nil {
+			return err
+		}
+		reg, err := a.registry(host)
+		if err != nil {
+			return err
+		}
+		return reg.Put(a.ctx, helper.RegistryCredential{Host: host, Username: c.Username, Secret: c.Secret})
+	case "erase":
+		url, err := protocol.ReadDockerServerURL(a.stdin)
+		if err != nil {
+			return err
+		}
+		host, err := protocol.RegistryHost(url)
+		if err != nil {
+			return err
+		}
+		reg, err := a.registry(host)
+		if err != nil {
+			return err
+		}
+		return reg.Delete(a.ctx, host)
+	default: // list
+		reg, err := a.registry("")
+		if err != nil {
+			return err
+		}
+		hosts, err := reg.List()
+		if err != nil {
+			return err
+		}
+		return protocol.WriteDockerList(a.stdout, hosts)
+	}
+}
+
+// dockerGet answers with a credential the user stored for the host, else
+// with the profile's token for an allowed host, else docker's not-found.
+// It never prompts.
+func (a *app) dockerGet(serverURL string) error {
+	host, err := protocol.RegistryHost(serverURL)
+	if err != nil {
+		return errDockerNotFound
+	}
+	eng, err := a.hostEngine(host, helper.Signals{DockerGet: true})
+	if err != nil {
+		return err
+	}
+	reg := a.registryFor(eng)
+	if c, ok, err := reg.Get(host); err != nil {
+		return err
+	} else if ok {
+		return protocol.WriteDockerCredentials(a.stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: c.Username, Secret: c.Secret})
+	}
+	if !helper.HostAllowed(eng.Profile.AllowedHosts, host) {
+		a.debugf("docker get: %s is not in allowed_hosts of profile %q", host, eng.Profile.Name)
+		return errDockerNotFound
+	}
+	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL})
+	if err != nil {
+		// docker reads only the sentinel; the reason goes to the terminal.
+		a.fail(err)
+		return errDockerNotFound
+	}
+	return protocol.WriteDockerCredentials(a.stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: tokenUser(eng.Profile, tok), Secret: tok.Value})
+}
+
+// tokenUser is the username that goes with a token in the docker and git
+// protocols: the profile's login, or the token's kind for api-token profiles.
+func tokenUser(p config.Profile, tok helper.Token) string {
+	if tok.Kind == helper.KindAPIKey || p.Username == "" {
+		return tok.Kind
+	}
+	return p.Username
+}
+
+func (a *app) registry(host string) (helper.RegistryCredentials, error) {
+	eng, err := a.hostEngine(host, helper.Signals{DockerGet: true})
+	if err != nil {
+		return helper.RegistryCredentials{}, err
+	}
+	return a.registryFor(eng), nil
+}
+
+func (a *app) registryFor(eng *helper.Engine) helper.RegistryCredentials {
+	return helper.RegistryCredentials{Store: eng.Store, Locker: eng.Locker, LockTimeout: eng.Profile.LockTimeout}
+}
+
+// hostEngine wires the engine for the profile that serves host: the one named
+// by --profile or GCORE_PROFILE, else the first profile (by name) whose
+// allowed_hosts has host, else the default profile.
+func (a *app) hostEngine(host string, signals helper.Signals) (*helper.Engine, error) {
+	e, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	name := a.profileName()
+	if a.profile == "" && a.getenv("GCORE_PROFILE") == "" && host != "" {
+		for _, n := range e.file.ProfileNames() {
+			p, err := config.Resolve(e.file, n, a.getenv, config.Overrides{})
+			if err == nil && helper.HostAllowed(p.AllowedHosts, host) {
+				name = n
+				break
+			}
+		}
+	}
+	profile, err := config.Resolve(e.file, name, a.getenv, config.Overrides{})
+	if err != nil {
+		return nil, err
+	}
+	eng, _, err := a.engineFor(e, profile, signals)
+	return eng, err
+}
+
+func runGitCommand(a *app, in *invocation) error {
+	if len(in.args) != 1 {
+		return usagef("git needs one action: get, store, erase or capability")
+	}
+	if code := a.git(in.args[0]); code != exitOK {
+		return exitStatus(code)
+	}
+	return nil
+}
+
+// git answers one git credential-helper action (SPEC §8.4). Foreign hosts and
+// plain http get silence; unknown actions are ignored, as git expects.
+func (a *app) git(action string) int {
+	switch action {
+	case "capability":
+		if err := protocol.WriteGitCapabilities(a.stdout); err != nil {
+			return a.fail(err)
+		}
+		return exitOK
+	case "get", "erase":
+	default: // store is a no-op: the token is ours, not git's to keep
+		return exitOK
+	}
+	req, err := protocol.ParseGitRequest(a.stdin)
+	if err != nil {
+		return a.fail(err)
+	}
+	if req.Protocol != "https" || req.Host == "" {
+		return exitOK
+	}
+	eng, err := a.hostEngine(req.Host, helper.Signals{
+		GitTerminalPrompt:        a.getenv("GIT_TERMINAL_PROMPT"),
+		GitCredentialInteractive: a.gitConfig("credential.interactive"),
+	})
+	if err != nil {
+		return a.fail(err)
+	}
+	if !helper.HostAllowed(eng.Profile.AllowedHosts, req.Host) {
+		a.debugf("git %s: %s is not in allowed_hosts of profile %q", action, req.Host, eng.Profile.Name)
+		return exitOK
+	}
+	if action == "erase" {
+		token := req.Password
+		if token == "" {
+			token = firstOf(req.Attrs["credential"])
+		}
+		if err := eng.Reject(a.ctx, token); err != nil {
+			return a.fail(err)
+		}
+		return exitOK
+	}
+	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL})
+	var login *helper.LoginRequiredError
+	if errors.As(err, &login) {
+		// quit=1 stops git from trying other helpers or prompting itself.
+		a.fail(err)
+		if werr := protocol.WriteGitCredential(a.stdout, protocol.GitCredential{Quit: true}); werr != nil {
+			return a.fail(werr)
+		}
+		return exitOK
+	}
+	if err != nil {
+		return a.fail(err)
+	}
+	out := protocol.GitCredential{}
+	if !tok.ExpiresAt.IsZero() {
+		out.PasswordExpiry = tok.ExpiresAt.Add(-eng.Profile.MinTTL)
+	}
+	if req.HasCapability("authtype") {
+		out.AuthType, out.Credential, out.Ephemeral = tok.Kind, tok.Value, true
+	} else {
+		out.Username, out.Password = req.Username, tok.Value
+		if out.Username == "" {
+			out.Username = tokenUser(eng.Profile, tok)
+		}
+	}
+	if err := protocol.WriteGitCredential(a.stdout, out); err != nil {
+		return a.fail(err)
+	}
+	return exitOK
+}
+
+func firstOf(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// gitConfig returns a reader of one git setting for the interactivity
+// decision; it runs git only if that decision gets that far.
+func (a *app) gitConfig(key string) func() string {
+	return func() string {
+		ctx, cancel := context.WithTimeout(a.ctx, 5*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "git", "config", "--get", key).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+}
+
+// exportVars is the environment other Gcore tools read (SPEC §8.5). Never
+// the refresh token.
+func exportVars(p config.Profile, tok helper.Token) []protocol.EnvVar {
+	if tok.Kind == helper.KindAPIKey {
+		return []protocol.EnvVar{
+			{Name: "GCORE_API_KEY", Value: tok.Value},
+			{Name: "GCORE_PERMANENT_TOKEN", Value: tok.Value},
+			{Name: "GCORE_BASE_URL", Value: p.BaseURL},
+		}
+	}
+	vars := []protocol.EnvVar{
+		{Name: "GCORE_CUSTOM_HEADERS", Value: "Authorization: " + tok.Authorization()},
+		{Name: "GCORE_ACCESS_TOKEN", Value: tok.Value},
+	}
+	if !tok.ExpiresAt.IsZero() {
+		vars = append(vars, protocol.EnvVar{Name: "GCORE_TOKEN_EXPIRES_AT", Value: tok.ExpiresAt.UTC().Format(time.RFC3339)})
+	}
+	return append(vars, protocol.EnvVar{Name: "GCORE_BASE_URL", Value: p.BaseURL})
+}
+
+func (a *app) exportToken(in *invocation) (config.Profile, helper.Token, error) {
+	minTTL, err := in.duration("min-ttl")
+	if err != nil {
+		return config.Profile{}, helper.Token{}, err
+	}
+	eng, _, _, err := a.engine(overrides{Overrides: config.Overrides{MinTTL: minTTL}})
+	if err != nil {
+		return config.Profile{}, helper.Token{}, err
+	}
+	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL})
+	return eng.Profile, tok, err
+}
+
+func runExport(a *app, in *invocation) error {
+	format, err := in.oneOf("format", protocol.ExportSh, protocol.ExportSh, protocol.ExportFish, protocol.ExportPwsh, protocol.ExportDotenv, protocol.ExportJSON)
+	if err != nil {
+		return err
+	}
+	p, tok, err := a.exportToken(in)
+	if err != nil {
+		return err
+	}
+	return protocol.WriteExport(a.stdout, format, exportVars(p, tok))
+}
+
+// nestVar marks a child of exec; an exec inside it would hand out a second
+// session's token over the first one's, so it is refused.
+const nestVar = "GCORE_CREDENTIAL_HELPER_PROFILE"
+
+// runExec runs a command with the exported environment, forwards signals to
+// it and exits with its status. Secrets go only into the child's
+// environment, never onto its command line.
+func runExec(a *app, in *invocation) error {
+	if len(in.args) == 0 {
+		return usagef("exec needs a command: exec [--] CMD ARGS…")
+	}
+	if p := a.getenv(nestVar); p != "" {
+		return fmt.Errorf("refusing to nest: already inside 'gcore-credential-helper exec' for profile %q", p)
+	}
+	p, tok, err := a.exportToken(in)
+	if err != nil {
+		return err
+	}
+	env := append([]string(nil), a.env...)
+	for _, v := range exportVars(p, tok) {
+		env = append(env, v.Name+"="+v.Value)
+	}
+	env = append(env, nestVar+"="+p.Name)
+
+	cmd := exec.Command(in.args[0], in.args[1:]...)
+	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, a.stdin, a.stdout, a.stderr
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, forwardedSignals()...)
+	defer signal.Stop(signals)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("exec %s: %w", in.args[0], err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-signals:
+				_ = cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitStatus(childStatus(exitErr))
+	}
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", in.args[0], err)
+	}
+	return nil
+}
