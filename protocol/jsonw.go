@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// The wire formats here are a few flat objects of strings, written by hand
+// The wire formats here are a few small objects of strings, written by hand
 // rather than through encoding/json: they are printed on every cache hit, and
 // encoding/json's first use in a fresh process costs ~50 µs of page faults.
 
@@ -26,6 +26,13 @@ func (o *object) key(k string) {
 func (o *object) str(k, v string) *object {
 	o.key(k)
 	o.b = appendString(o.b, v)
+	return o
+}
+
+// obj adds a field whose value is the object v, which it closes.
+func (o *object) obj(k string, v *object) *object {
+	o.key(k)
+	o.b = append(o.b, v.bytes()...)
 	return o
 }
 

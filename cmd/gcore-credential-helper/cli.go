@@ -31,7 +31,7 @@ type command struct {
 	// passthrough ends flag parsing at the first positional argument, which
 	// starts a command line of its own (exec).
 	passthrough bool
-	run     func(a *app, in *invocation) error
+	run         func(a *app, in *invocation) error
 }
 
 // globalFlags are accepted before or after the command name.
