@@ -1,0 +1,150 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// ExecCredential API versions kubectl speaks to credential plugins.
+const (
+	KubeV1      = "client.authentication.k8s.io/v1"
+	KubeV1beta1 = "client.authentication.k8s.io/v1beta1"
+)
+
+// ErrUnknownAPIVersion is returned for an ExecCredential apiVersion this
+// helper does not speak; kubectl must then be told, not guessed at.
+var ErrUnknownAPIVersion = errors.New("unknown ExecCredential apiVersion")
+
+// ExecInfo is what kubectl tells an exec credential plugin in
+// KUBERNETES_EXEC_INFO.
+type ExecInfo struct {
+	APIVersion  string       // KubeV1beta1 when KUBERNETES_EXEC_INFO is empty
+	Interactive *bool        // spec.interactive; nil when absent
+	Cluster     *ExecCluster // spec.cluster; nil when kubectl sent no cluster info
+}
+
+// ExecCluster is the part of spec.cluster a plugin may act on.
+type ExecCluster struct {
+	Server string
+	Config map[string]any // spec.cluster.config, the kubeconfig's exec extension
+}
+
+// ParseExecInfo parses KUBERNETES_EXEC_INFO. Old kubectl versions do not set
+// it and speak v1beta1.
+func ParseExecInfo(env string) (ExecInfo, error) {
+	if env == "" {
+		return ExecInfo{APIVersion: KubeV1beta1}, nil
+	}
+	v, err := parseJSON([]byte(env))
+	if err != nil {
+		return ExecInfo{}, err
+	}
+	top, ok := v.(map[string]any)
+	if !ok {
+		return ExecInfo{}, errors.New("not a JSON object")
+	}
+	if kind, _ := top["kind"].(string); kind != "ExecCredential" {
+		return ExecInfo{}, fmt.Errorf("kind is %s, want ExecCredential", describe(top["kind"]))
+	}
+	apiVersion, _ := top["apiVersion"].(string)
+	if err := checkAPIVersion(apiVersion); err != nil {
+		return ExecInfo{}, err
+	}
+	info := ExecInfo{APIVersion: apiVersion}
+	spec, err := member[map[string]any](top, "spec", "spec")
+	if err != nil {
+		return ExecInfo{}, err
+	}
+	if b, ok := spec["interactive"]; ok {
+		interactive, ok := b.(bool)
+		if !ok {
+			return ExecInfo{}, errors.New("spec.interactive is not a boolean")
+		}
+		info.Interactive = &interactive
+	}
+	cluster, err := member[map[string]any](spec, "cluster", "spec.cluster")
+	if err != nil || cluster == nil {
+		return info, err
+	}
+	info.Cluster = &ExecCluster{}
+	if info.Cluster.Server, err = member[string](cluster, "server", "spec.cluster.server"); err != nil {
+		return ExecInfo{}, err
+	}
+	if info.Cluster.Config, err = member[map[string]any](cluster, "config", "spec.cluster.config"); err != nil {
+		return ExecInfo{}, err
+	}
+	return info, nil
+}
+
+// member returns m[key] as a T, or T's zero value when it is absent or null.
+func member[T string | map[string]any](m map[string]any, key, path string) (T, error) {
+	var zero T
+	v, ok := m[key]
+	if !ok || v == nil {
+		return zero, nil
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s has the wrong type", path)
+	}
+	return t, nil
+}
+
+// describe names a JSON value in an error message. Only kind and apiVersion
+// are shown this way: they are never secret.
+func describe(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	if v == nil {
+		return "missing"
+	}
+	return "not a string"
+}
+
+func checkAPIVersion(v string) error {
+	if v != KubeV1 && v != KubeV1beta1 {
+		return fmt.Errorf("%w %q (want %s or %s)", ErrUnknownAPIVersion, v, KubeV1, KubeV1beta1)
+	}
+	return nil
+}
+
+// ExecCredentialStatus is the credential a plugin hands kubectl.
+type ExecCredentialStatus struct {
+	Token string
+	// ExpirationTimestamp is when kubectl should ask again; zero omits it
+	// and kubectl keeps the token until a request is refused.
+	ExpirationTimestamp time.Time
+	// ClientCertificateData and ClientKeyData are PEM; omitted when empty.
+	ClientCertificateData, ClientKeyData string
+}
+
+// WriteExecCredential writes st as an ExecCredential of apiVersion, which
+// should be the one kubectl sent.
+func WriteExecCredential(w io.Writer, apiVersion string, st ExecCredentialStatus) error {
+	if err := checkAPIVersion(apiVersion); err != nil {
+		return err
+	}
+	// kubectl refuses a status without a token or a complete key pair; say so here, more clearly.
+	if (st.ClientCertificateData == "") != (st.ClientKeyData == "") {
+		return errors.New("exec credential needs both client certificate and key data, or neither")
+	}
+	if st.Token == "" && st.ClientCertificateData == "" {
+		return errors.New("exec credential has neither a token nor a client certificate")
+	}
+	status := newObject()
+	if st.Token != "" {
+		status.str("token", st.Token)
+	}
+	if !st.ExpirationTimestamp.IsZero() {
+		status.str("expirationTimestamp", st.ExpirationTimestamp.UTC().Format(time.RFC3339))
+	}
+	if st.ClientCertificateData != "" {
+		status.str("clientCertificateData", st.ClientCertificateData).str("clientKeyData", st.ClientKeyData)
+	}
+	o := newObject().str("kind", "ExecCredential").str("apiVersion", apiVersion).obj("status", status)
+	_, err := w.Write(append(o.bytes(), '\n'))
+	return err
+}

@@ -1,0 +1,6 @@
+$Env:GCORE_CUSTOM_HEADERS = 'Authorization: Bearer eyJ.x.y'
+$Env:GCORE_ACCESS_TOKEN = '42_a$b''c"d\e'
+$Env:GCORE_TOKEN_EXPIRES_AT = '2026-01-02T15:04:05Z'
+$Env:GCORE_BASE_URL = 'https://api.gcore.com'
+$Env:ODD_VALUE = 'line1
+line2 ’’ $(id) `id` é'
