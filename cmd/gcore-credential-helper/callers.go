@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -363,9 +361,9 @@ func runExport(a *app, in *invocation) error {
 // session's token over the first one's, so it is refused.
 const nestVar = "GCORE_CREDENTIAL_HELPER_PROFILE"
 
-// runExec runs a command with the exported environment, forwards signals to
-// it and exits with its status. Secrets go only into the child's
-// environment, never onto its command line.
+// runExec runs a command with the exported environment and exits with its
+// status. Secrets go only into the child's environment, never onto its
+// command line.
 func runExec(a *app, in *invocation) error {
 	if len(in.args) == 0 {
 		return usagef("exec needs a command: exec [--] CMD ARGS…")
@@ -373,43 +371,36 @@ func runExec(a *app, in *invocation) error {
 	if p := a.getenv(nestVar); p != "" {
 		return fmt.Errorf("refusing to nest: already inside 'gcore-credential-helper exec' for profile %q", p)
 	}
+	path, err := exec.LookPath(in.args[0])
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", in.args[0], err)
+	}
 	p, tok, err := a.exportToken(in)
 	if err != nil {
 		return err
 	}
-	env := append([]string(nil), a.env...)
-	for _, v := range exportVars(p, tok) {
-		env = append(env, v.Name+"="+v.Value)
-	}
-	env = append(env, nestVar+"="+p.Name)
+	return runChild(a, path, in.args, childEnv(a.env, p, tok))
+}
 
-	cmd := exec.Command(in.args[0], in.args[1:]...)
-	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, a.stdin, a.stdout, a.stderr
-	signals := make(chan os.Signal, 8)
-	signal.Notify(signals, forwardedSignals()...)
-	defer signal.Stop(signals)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("exec %s: %w", in.args[0], err)
-	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-signals:
-				_ = cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
+// childEnv is env with the exported variables replaced: values a shell got
+// from an earlier export (say of a JWT profile) must not sit next to this
+// profile's (say an API key) for the child to pick the wrong one.
+func childEnv(env []string, p config.Profile, tok helper.Token) []string {
+	// Every name export can set, for either kind of token.
+	stale := map[string]bool{nestVar: true}
+	for _, kind := range []string{helper.KindBearer, helper.KindAPIKey} {
+		for _, v := range exportVars(p, helper.Token{Kind: kind, ExpiresAt: time.Unix(1, 0)}) {
+			stale[v.Name] = true
 		}
-	}()
-	err = cmd.Wait()
-	close(done)
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		return exitStatus(childStatus(exitErr))
 	}
-	if err != nil {
-		return fmt.Errorf("exec %s: %w", in.args[0], err)
+	out := make([]string, 0, len(env)+8)
+	for _, kv := range env {
+		if name, _, _ := strings.Cut(kv, "="); !stale[name] {
+			out = append(out, kv)
+		}
 	}
-	return nil
+	for _, v := range exportVars(p, tok) {
+		out = append(out, v.Name+"="+v.Value)
+	}
+	return append(out, nestVar+"="+p.Name)
 }

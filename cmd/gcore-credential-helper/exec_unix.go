@@ -3,23 +3,16 @@
 package main
 
 import (
-	"os"
-	"os/exec"
+	"fmt"
 	"syscall"
 )
 
-// forwardedSignals are passed on to exec's child: the ones a terminal, a job
-// control shell or a supervisor sends.
-func forwardedSignals() []os.Signal {
-	return []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
-		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
-}
-
-// childStatus is the exit status a shell would report for the child:
-// 128+N when signal N killed it.
-func childStatus(err *exec.ExitError) int {
-	if ws, ok := err.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return err.ExitCode()
+// runChild replaces this process with the command. Nothing is left in
+// between: a terminal's Ctrl-C, which goes to the whole process group,
+// reaches the command once (a forwarding parent would deliver it twice, and
+// a second interrupt makes Terraform abandon its state), signals sent to our
+// pid reach it directly, and its exit status is the one the shell sees.
+func runChild(_ *app, path string, argv, env []string) error {
+	err := syscall.Exec(path, argv, env)
+	return fmt.Errorf("exec %s: %w", argv[0], err)
 }
