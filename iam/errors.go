@@ -155,12 +155,13 @@ func failure(r request, res response) error {
 	return &e
 }
 
-// otpPattern finds the undocumented "one-time password needed or wrong" 400:
-// it names the one_time_password field or talks about OTP/2FA.
-var otpPattern = regexp.MustCompile(`one[_ -]?time|two[_ -]?factor|(^|[^a-z0-9])(otp|totp|2fa|mfa)([^a-z0-9]|$)`)
-
+// mentionsOTP finds the undocumented "one-time password needed or wrong" 400:
+// it names the one_time_password field or talks about OTP/2FA. The pattern is
+// compiled here, on this rare error path, rather than at package init, which
+// every process (every cache hit) would pay for.
 func mentionsOTP(body []byte) bool {
-	return otpPattern.Match(bytes.ToLower(body))
+	otp := regexp.MustCompile(`one[_ -]?time|two[_ -]?factor|(^|[^a-z0-9])(otp|totp|2fa|mfa)([^a-z0-9]|$)`)
+	return otp.Match(bytes.ToLower(body))
 }
 
 // serverMessage reads Gcore's error body shapes leniently:

@@ -15,7 +15,8 @@ import (
 // flagSpec declares one flag. Flags with a placeholder take a value.
 type flagSpec struct {
 	long, short string
-	placeholder string // non-empty: the flag takes a value
+	placeholder string   // non-empty: the flag takes a value
+	values      []string // the values to offer in shell completion, if a fixed set
 	help        string
 }
 
