@@ -23,8 +23,9 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the whole-CLI scripts in testdata/script. Each script gets
 // its own home directory and its own fake Gcore IAM on 127.0.0.1 with the
-// user demo@example.com / demo-password (accounts 1001 and 1002) and the 2FA
-// user otp@example.com / otp-password with code 123456.
+// user demo@example.com / demo-password (accounts 1001 and 1002), the 2FA
+// user otp@example.com / otp-password with code 123456, and a permanent API
+// token of account 1001 in $SCRIPT_API_TOKEN.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:   filepath.Join("testdata", "script"),
@@ -42,6 +43,7 @@ func setupScript(env *testscript.Env) error {
 		Groups:   []fakeiam.Group{{ID: 1, Name: "Administrators"}}})
 	fake.AddUser(fakeiam.User{Email: "otp@example.com", Password: "otp-password", OTP: "123456", UserID: 2,
 		Accounts: []fakeiam.Account{{ID: 2001, Name: "OTP Account"}}})
+	apiToken := fake.AddAPIToken(1001, "script", nil)
 	srv := httptest.NewServer(fake)
 	env.Defer(srv.Close)
 
@@ -56,6 +58,7 @@ func setupScript(env *testscript.Env) error {
 		{"GCORE_KEYRING_PASSPHRASE", "script-store-passphrase"},
 		{"GCORE_BASE_URL", srv.URL},
 		{"CONFIG", filepath.Join(home, ".config", "gcore-credential-helper", "config.toml")},
+		{"SCRIPT_API_TOKEN", apiToken}, // a permanent token of account 1001, for api-token profiles
 	} {
 		env.Setenv(kv[0], kv[1])
 	}
