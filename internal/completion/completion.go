@@ -4,13 +4,12 @@
 package completion
 
 import (
-	_ "embed"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
-	"text/template"
 )
 
 // Command is one command of the program.
@@ -38,37 +37,24 @@ type Spec struct {
 }
 
 // Bash writes a bash completion script, loaded with: source <(PROGRAM completion bash).
-func Bash(w io.Writer, s Spec) error { return render(w, bashScript, s) }
+func Bash(w io.Writer, s Spec) error { return write(w, "bash", s, bash) }
 
 // Zsh writes a zsh completion script, loaded with: source <(PROGRAM completion zsh), or saved as
 // _PROGRAM in a directory on $fpath.
-func Zsh(w io.Writer, s Spec) error { return render(w, zshScript, s) }
+func Zsh(w io.Writer, s Spec) error { return write(w, "zsh", s, zsh) }
 
 // Fish writes a fish completion script, loaded with: PROGRAM completion fish | source.
-func Fish(w io.Writer, s Spec) error { return render(w, fishScript, s) }
+func Fish(w io.Writer, s Spec) error { return write(w, "fish", s, fish) }
 
-var (
-	//go:embed bash.tmpl
-	bashText string
-	//go:embed zsh.tmpl
-	zshText string
-	//go:embed fish.tmpl
-	fishText string
-
-	bashScript = parse("bash", bashText)
-	zshScript  = parse("zsh", zshText)
-	fishScript = parse("fish", fishText)
-)
-
-// The scripts paste words unquoted into shell code, so every word is restricted to characters
-// that mean nothing to bash, zsh or fish; the grammar needs no others.
-var (
-	programRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	flagRE    = regexp.MustCompile(`^--?[A-Za-z0-9][A-Za-z0-9_-]*$`)
-	wordRE    = regexp.MustCompile(`^[A-Za-z0-9_.:/@+,][A-Za-z0-9_.:/@+,=-]*$`)
-)
-
+// check restricts every word to characters that mean nothing to bash, zsh or
+// fish, because the scripts paste words unquoted into shell code; the grammar
+// needs no others. The patterns are compiled here, not in package variables,
+// because the program links this package and init work would be paid by every
+// run, every cache hit included.
 func check(s Spec) error {
+	programRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	flagRE := regexp.MustCompile(`^--?[A-Za-z0-9][A-Za-z0-9_-]*$`)
+	wordRE := regexp.MustCompile(`^[A-Za-z0-9_.:/@+,][A-Za-z0-9_.:/@+,=-]*$`)
 	if !programRE.MatchString(s.Program) {
 		return fmt.Errorf("completion: invalid program name %q", s.Program)
 	}
@@ -105,71 +91,48 @@ func check(s Spec) error {
 	return nil
 }
 
-// data is what the templates see: the Spec, sorted where a map gave no order.
-type data struct {
+// view is a checked Spec with what the shells need derived from it. The scripts are built
+// with plain string code, not text/template: its reflective method calls make the linker keep
+// every exported method in the program, which every run of the binary pays for.
+type view struct {
 	Spec
-	Func       string   // shell-safe identifier derived from Program
-	ValueFlags []string // flags taking a value, sorted
+	fn         string   // shell-safe identifier derived from Program
+	valueFlags []string // flags taking a value, sorted because a map gives no order
 }
 
-// CommandNames lists the command names, space-separated.
-func (d data) CommandNames() string {
-	names := make([]string, len(d.Commands))
-	for i, c := range d.Commands {
-		names[i] = c.Name
-	}
-	return strings.Join(names, " ")
-}
-
-// FishValue gives fish's option-argument switches for flag f: -x (a value, no file names)
-// and the values to offer, if any.
-func (d data) FishValue(f string) string {
-	values, ok := d.FlagValues[f]
-	switch {
-	case !ok:
-		return ""
-	case len(values) == 0:
-		return " -x"
-	}
-	return " -x -a '" + strings.Join(values, " ") + "'"
-}
-
-func render(w io.Writer, t *template.Template, s Spec) error {
+// write checks s before anything is written, and hands w the whole script in one Write.
+func write(w io.Writer, shell string, s Spec, gen func(*strings.Builder, view)) error {
 	if err := check(s); err != nil {
 		return err
 	}
-	d := data{Spec: s, Func: strings.Map(func(r rune) rune {
+	v := view{Spec: s, fn: strings.Map(func(r rune) rune {
 		if r == '.' || r == '-' {
 			return '_'
 		}
 		return r
 	}, s.Program)}
-	for f := range s.FlagValues {
-		d.ValueFlags = append(d.ValueFlags, f)
-	}
-	slices.Sort(d.ValueFlags)
-	if err := t.Execute(w, d); err != nil {
-		return fmt.Errorf("write %s completion: %w", t.Name(), err)
+	v.valueFlags = slices.Sorted(maps.Keys(s.FlagValues))
+	var b strings.Builder
+	gen(&b, v)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write %s completion: %w", shell, err)
 	}
 	return nil
 }
 
-func parse(name, text string) *template.Template {
-	return template.Must(template.New(name).Funcs(template.FuncMap{
-		"join": strings.Join,
-		// flags joins a command's flags with the global ones.
-		"flags": func(c Command, global []string) string {
-			return strings.Join(append(slices.Clip(c.Flags), global...), " ")
-		},
-		// fishFlag turns "--format" into "-l format", "-p" into "-s p", "-old" into "-o old".
-		"fishFlag": func(f string) string {
-			switch {
-			case strings.HasPrefix(f, "--"):
-				return "-l " + f[2:]
-			case len(f) == 2:
-				return "-s " + f[1:]
-			}
-			return "-o " + f[1:]
-		},
-	}).Parse(text))
+// commandNames lists the command names, space-separated.
+func (s view) commandNames() string {
+	names := make([]string, len(s.Commands))
+	for i, c := range s.Commands {
+		names[i] = c.Name
+	}
+	return words(names)
 }
+
+// flags lists c's flags and then the global ones, space-separated.
+func (s view) flags(c Command) string {
+	return words(slices.Concat(c.Flags, s.GlobalFlags))
+}
+
+// words joins words for a shell word list.
+func words(w []string) string { return strings.Join(w, " ") }
