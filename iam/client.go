@@ -1,6 +1,7 @@
 // Package iam is the HTTP client for the Gcore IAM API: password login, token
-// refresh, account switch and credential verification (SPEC §2), plus reading the
-// claims of the JWTs it returns.
+// refresh, account switch, credential verification and minting and deleting
+// permanent API tokens (SPEC §2, §12), plus reading the claims of the JWTs it
+// returns.
 //
 // It owns the wire: request shapes, the retry policy, and turning status codes
 // and Gcore's error bodies into errors callers can branch on. It keeps no state
@@ -266,6 +267,107 @@ func (c *Client) Me(ctx context.Context, authorization string) (Account, error) 
 	return a, nil
 }
 
+// APITokenRequest describes a permanent API token to mint (SPEC §2, §12).
+type APITokenRequest struct {
+	Name string
+	// ExpiresAt is sent as RFC 3339 in UTC, whole seconds; zero sends
+	// "exp_date": null, a token that never expires.
+	ExpiresAt time.Time
+	// RoleName names the token's role (client_user.role.name), unless RoleID
+	// is not zero: then the role is sent by id alone.
+	RoleName string
+	RoleID   int64
+	// Description is sent only when not empty.
+	Description string
+}
+
+// APIToken is a freshly minted permanent API token. The secret is returned
+// only once, by CreateAPIToken.
+type APIToken struct {
+	// ID is what DeleteAPIToken takes.
+	ID int64
+	// Token is "<id>_<secret>", to be sent with APIKeyAuthorization.
+	Token string
+}
+
+// String keeps the token out of accidental %v formatting.
+func (t APIToken) String() string { return fmt.Sprintf("{ID:%d Token:[redacted]}", t.ID) }
+
+// CreateAPIToken mints a permanent API token in account clientID, with a JWT
+// access token of that account. Minting is not idempotent, and Gcore caps an
+// account at about 50 live tokens, so like Refresh the request is sent again
+// only when the connection could not be made or the server answered 429. After
+// a 5xx, a timeout, a reset or a truncated answer it returns an
+// UnavailableError at once, and the caller must assume a token may have been
+// minted whose id it will never learn: one reason to give tokens an expiry.
+// A 403 (the user or their role may not mint tokens there) matches
+// ErrForbidden; a 400, such as the cap being reached, is an *APIError that
+// carries the server's message.
+func (c *Client) CreateAPIToken(ctx context.Context, access string, clientID int64, r APITokenRequest) (APIToken, error) {
+	if clientID <= 0 {
+		return APIToken{}, fmt.Errorf("iam %s: invalid client id %d", opCreateToken, clientID)
+	}
+	type role struct {
+		ID   int64  `json:"id,omitempty"`
+		Name string `json:"name,omitempty"`
+	}
+	body := struct {
+		Name       string  `json:"name"`
+		ExpDate    *string `json:"exp_date"`
+		ClientUser struct {
+			Role role `json:"role"`
+		} `json:"client_user"`
+		Description string `json:"description,omitempty"`
+	}{Name: r.Name, Description: r.Description}
+	if !r.ExpiresAt.IsZero() {
+		exp := r.ExpiresAt.UTC().Format(time.RFC3339)
+		body.ExpDate = &exp
+	}
+	body.ClientUser.Role = role{Name: r.RoleName}
+	if r.RoleID != 0 {
+		body.ClientUser.Role = role{ID: r.RoleID}
+	}
+	req := request{
+		op: opCreateToken, method: http.MethodPost, path: tokensPath(clientID),
+		body: body, authorization: BearerAuthorization(access), resend: false, secrets: []string{access},
+	}
+	res, err := c.do(ctx, req)
+	if err != nil {
+		return APIToken{}, err
+	}
+	var t struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(res.body, &t); err != nil || t.ID <= 0 || t.Token == "" {
+		return APIToken{}, malformed(req.op, res.status, "want a json object with a token and its id")
+	}
+	return APIToken{ID: t.ID, Token: t.Token}, nil
+}
+
+// DeleteAPIToken deletes permanent API token tokenID of account clientID, with
+// a JWT access token of that account. Deleting is idempotent, so it is retried
+// like Me, and a token that is already gone (404) is not an error.
+func (c *Client) DeleteAPIToken(ctx context.Context, access string, clientID, tokenID int64) error {
+	if clientID <= 0 || tokenID <= 0 {
+		return fmt.Errorf("iam %s: invalid client id %d or token id %d", opDeleteToken, clientID, tokenID)
+	}
+	_, err := c.do(ctx, request{
+		op: opDeleteToken, method: http.MethodDelete, path: tokensPath(clientID) + "/" + strconv.FormatInt(tokenID, 10),
+		authorization: BearerAuthorization(access), resend: true, secrets: []string{access},
+	})
+	// A retry after a lost 204 lands here too.
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+func tokensPath(clientID int64) string {
+	return "/iam/v2/clients/" + strconv.FormatInt(clientID, 10) + "/tokens"
+}
+
 func (c *Client) tokens(ctx context.Context, r request) (Tokens, error) {
 	res, err := c.do(ctx, r)
 	if err != nil {
@@ -287,6 +389,9 @@ const (
 	opRefresh = "refresh"
 	opSwitch  = "switch account"
 	opMe      = "me"
+
+	opCreateToken = "create api token"
+	opDeleteToken = "delete api token"
 )
 
 type request struct {
@@ -297,10 +402,12 @@ type request struct {
 	// resend says whether the request may be sent again after it may have
 	// reached the server. Refresh must not be: Gcore blacklists a refresh
 	// token once used, so a second send after a lost answer would turn a
-	// transient failure into a forced login. A refresh is therefore retried
-	// only when the dial failed (nothing was sent) or on 429 (the server
-	// said it did not process it); a 5xx, a timeout, a reset after sending or
-	// a truncated answer ends the call with an UnavailableError.
+	// transient failure into a forced login. Nor may minting an API token:
+	// a second send would mint a second token against the account's cap.
+	// Such a request is therefore retried only when the dial failed (nothing
+	// was sent) or on 429 (the server said it did not process it); a 5xx, a
+	// timeout, a reset after sending or a truncated answer ends the call with
+	// an UnavailableError.
 	resend bool
 	// secrets are scrubbed from anything the server says before it becomes
 	// part of an error message.

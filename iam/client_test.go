@@ -134,6 +134,7 @@ func TestRequests(t *testing.T) {
 		name   string
 		ua     string
 		call   func(ctx context.Context, c *Client) (any, error)
+		status int // of the answer; 0 means 200
 		answer string
 		want   any
 		seen   seenRequest
@@ -199,11 +200,65 @@ func TestRequests(t *testing.T) {
 				Accept: "application/json", UserAgent: "gcore-credential-helper",
 			},
 		},
+		{
+			name: "create api token expiring, role by name, with a description",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.CreateAPIToken(ctx, accessJWT, 512345, APITokenRequest{
+					Name: "gcore-credential-helper default@laptop",
+					// Sent in UTC, the fraction dropped.
+					ExpiresAt:   time.Date(2026, 1, 3, 4, 4, 5, 999_999_999, time.FixedZone("CET", 3600)),
+					RoleName:    "Administrators",
+					Description: "minted for kubectl",
+				})
+			},
+			answer: mintedBody, want: APIToken{ID: 77, Token: testMintedToken},
+			seen: seenRequest{
+				Method: "POST", Path: "/iam/v2/clients/512345/tokens", Authorization: "Bearer " + accessJWT,
+				ContentType: "application/json", Accept: "application/json", UserAgent: "gcore-credential-helper",
+				Body: map[string]any{
+					"name":        "gcore-credential-helper default@laptop",
+					"exp_date":    "2026-01-03T03:04:05Z",
+					"client_user": map[string]any{"role": map[string]any{"name": "Administrators"}},
+					"description": "minted for kubectl",
+				},
+			},
+		},
+		{
+			name: "create api token never expiring, role by id, answered 201",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.CreateAPIToken(ctx, accessJWT, 512345, APITokenRequest{Name: "ci", RoleName: "ignored", RoleID: 3})
+			},
+			status: 201, answer: `{"token":"` + testMintedToken + `","id":77}`, want: APIToken{ID: 77, Token: testMintedToken},
+			seen: seenRequest{
+				Method: "POST", Path: "/iam/v2/clients/512345/tokens", Authorization: "Bearer " + accessJWT,
+				ContentType: "application/json", Accept: "application/json", UserAgent: "gcore-credential-helper",
+				Body: map[string]any{
+					"name":        "ci",
+					"exp_date":    nil,
+					"client_user": map[string]any{"role": map[string]any{"id": 3.0}},
+				},
+			},
+		},
+		{
+			name: "delete api token",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return nil, c.DeleteAPIToken(ctx, accessJWT, 512345, 77)
+			},
+			status: 204,
+			seen: seenRequest{
+				Method: "DELETE", Path: "/iam/v2/clients/512345/tokens/77", Authorization: "Bearer " + accessJWT,
+				Accept: "application/json", UserAgent: "gcore-credential-helper",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var seen seenRequest
-			srv, _ := serve(t, capture(t, &seen, reply(200, tt.answer)))
+			status := tt.status
+			if status == 0 {
+				status = 200
+			}
+			srv, _ := serve(t, capture(t, &seen, reply(status, tt.answer)))
 			c, _ := newTestClient(t, srv.URL+"/", Options{UserAgent: tt.ua})
 			got, err := tt.call(testCtx(t), c)
 			if err != nil {
@@ -227,6 +282,14 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 	}
 	if _, err := c.Me(testCtx(t), ""); err == nil {
 		t.Error("Me(\"\") succeeded")
+	}
+	if _, err := c.CreateAPIToken(testCtx(t), accessJWT, -1, APITokenRequest{Name: "ci", RoleID: 1}); err == nil {
+		t.Error("CreateAPIToken(client -1) succeeded")
+	}
+	for _, ids := range [][2]int64{{0, 77}, {512345, 0}} {
+		if err := c.DeleteAPIToken(testCtx(t), accessJWT, ids[0], ids[1]); err == nil {
+			t.Errorf("DeleteAPIToken(client %d, token %d) succeeded", ids[0], ids[1])
+		}
 	}
 	if hits.Load() != 0 {
 		t.Errorf("server saw %d requests, want 0", hits.Load())
@@ -394,6 +457,72 @@ func TestErrors(t *testing.T) {
 			msg:     "iam me: server unavailable: 200 OK: malformed response: want a json object with an account id",
 		},
 		{
+			name: "create api token 401", call: callCreateToken,
+			handler: reply(401, `{"errors": {"errors": ["Token is invalid or expired"]}}`),
+			is:      ErrTokenRejected,
+			msg:     "iam create api token: token rejected (401): token is invalid or expired",
+		},
+		{
+			name: "create api token 403", call: callCreateToken,
+			handler: reply(403, `{"detail": "You do not have permission to perform this action."}`),
+			is:      ErrForbidden,
+			msg:     "iam create api token: forbidden (403): you do not have permission to perform this action",
+		},
+		{
+			name: "create api token over the cap", call: callCreateToken,
+			handler: reply(400, `{"errors": {"errors": ["The maximum number of API tokens (50) is reached."]}}`),
+			as:      &APIError{Status: 400, Message: "the maximum number of API tokens (50) is reached"},
+			msg:     "iam create api token: the maximum number of API tokens (50) is reached (400 Bad Request)",
+		},
+		{
+			name: "create api token bad fields", call: callCreateToken,
+			handler: reply(400, `{"errors": {"exp_date": ["Expiration date must be in the future."], "client_user": {"role": ["Unknown role."]}}}`),
+			as:      &APIError{Status: 400, Message: "role: unknown role; exp_date: expiration date must be in the future"},
+			msg:     "iam create api token: role: unknown role; exp_date: expiration date must be in the future (400 Bad Request)",
+		},
+		{
+			name: "create api token 404", call: callCreateToken,
+			handler: reply(404, `{"detail": "Not found."}`),
+			as:      &APIError{Status: 404, Message: "not found"},
+			msg:     "iam create api token: not found (404 Not Found)",
+		},
+		{
+			name: "create api token 503", call: callCreateToken,
+			handler: reply(503, ``),
+			as:      &UnavailableError{Status: 503},
+			msg:     "iam create api token: server unavailable: 503 Service Unavailable",
+		},
+		{
+			name: "create api token 200 without id", call: callCreateToken,
+			handler: reply(200, `{"token": "`+testMintedToken+`"}`),
+			as:      &UnavailableError{Status: 200},
+			msg:     "iam create api token: server unavailable: 200 OK: malformed response: want a json object with a token and its id",
+		},
+		{
+			name: "create api token 201 with a string id", call: callCreateToken,
+			handler: reply(201, `{"token": "`+testMintedToken+`", "id": "77"}`),
+			as:      &UnavailableError{Status: 201},
+			msg:     "iam create api token: server unavailable: 201 Created: malformed response: want a json object with a token and its id",
+		},
+		{
+			name: "delete api token 401", call: callDeleteToken,
+			handler: reply(401, ``),
+			is:      ErrTokenRejected,
+			msg:     "iam delete api token: token rejected (401)",
+		},
+		{
+			name: "delete api token 403", call: callDeleteToken,
+			handler: reply(403, `{"errors": {"errors": ["You do not have permission to perform this action."]}}`),
+			is:      ErrForbidden,
+			msg:     "iam delete api token: forbidden (403): you do not have permission to perform this action",
+		},
+		{
+			name: "delete api token 400", call: callDeleteToken,
+			handler: reply(400, `{"message": "Bad request"}`),
+			as:      &APIError{Status: 400, Message: "bad request"},
+			msg:     "iam delete api token: bad request (400 Bad Request)",
+		},
+		{
 			name: "refresh 429 too long to wait", call: callRefresh,
 			handler: reply(429, ``, "Retry-After", "3600"),
 			as:      &RateLimitedError{RetryAfter: time.Hour},
@@ -538,6 +667,38 @@ func TestRetry(t *testing.T) {
 			handlers: []http.HandlerFunc{reply(429, ``, "Retry-After", "1"), reply(200, tokensBody)},
 			wantHits: 2, wantWaits: []time.Duration{time.Second},
 		},
+		{
+			name: "create api token 429 is retried", call: callCreateToken,
+			handlers: []http.HandlerFunc{reply(429, ``), reply(429, ``, "Retry-After", "1"), reply(201, mintedBody)},
+			wantHits: 3, wantWaits: []time.Duration{200 * time.Millisecond, time.Second},
+		},
+		{
+			name: "delete api token 503 then 204", call: callDeleteToken,
+			handlers: []http.HandlerFunc{reply(503, ``), reply(204, ``)},
+			wantHits: 2, wantWaits: []time.Duration{200 * time.Millisecond},
+		},
+		{
+			name: "delete api token 404 is already gone", call: callDeleteToken,
+			handlers: []http.HandlerFunc{reply(404, `{"errors": {"errors": ["Not found."]}}`)},
+			wantHits: 1,
+		},
+		{
+			// The first delete worked but its answer was lost: the retry's 404 means done.
+			name: "delete api token reset after sending then 404", call: callDeleteToken,
+			handlers: []http.HandlerFunc{raw(t, ""), reply(404, ``)},
+			wantHits: 2, wantWaits: []time.Duration{200 * time.Millisecond},
+		},
+		{
+			name: "delete api token attempt timeout", call: callDeleteToken, opts: Options{Timeout: 500 * time.Millisecond},
+			handlers: []http.HandlerFunc{hang, reply(204, ``)},
+			wantHits: 2, wantWaits: []time.Duration{200 * time.Millisecond},
+		},
+		{
+			name: "delete api token 503 three times", call: callDeleteToken,
+			handlers: []http.HandlerFunc{reply(503, ``)},
+			wantErr:  &UnavailableError{Status: 503},
+			wantHits: 3, wantWaits: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -591,9 +752,19 @@ func TestNoDeadlineBoundsTheWait(t *testing.T) {
 	}
 }
 
-// TestRefreshIsNeverResent guards the single-use refresh token: once the
-// request may have reached the server, it is not sent again.
-func TestRefreshIsNeverResent(t *testing.T) {
+// notResent are the calls that must not reach the server twice: a refresh
+// token is single use, and each minted API token counts against the cap.
+var notResent = []struct {
+	name string
+	call call
+}{
+	{"refresh", callRefresh},
+	{"create api token", callCreateToken},
+}
+
+// TestNotResent guards the calls in notResent: once the request may have
+// reached the server, it is not sent again.
+func TestNotResent(t *testing.T) {
 	tests := []struct {
 		name        string
 		handler     http.HandlerFunc
@@ -607,46 +778,52 @@ func TestRefreshIsNeverResent(t *testing.T) {
 		{name: "truncated body", handler: raw(t, truncatedOK), status: 200},
 		{name: "not json", handler: reply(200, `<html>`), status: 200},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv, hits := serve(t, tt.handler, reply(200, tokensBody))
-			c, rec := newTestClient(t, srv.URL, Options{Timeout: time.Second})
-			_, err := c.Refresh(testCtx(t), refreshJWT)
-			var u *UnavailableError
-			if !errors.As(err, &u) {
-				t.Fatalf("Refresh() = %v, want an UnavailableError", err)
-			}
-			if u.Status != tt.status || u.Timeout() != tt.wantTimeout {
-				t.Errorf("Refresh() = %v: Status %d, Timeout() %t; want %d, %t", err, u.Status, u.Timeout(), tt.status, tt.wantTimeout)
-			}
-			waits, _ := rec.recorded()
-			if n := hits.Load(); n != 1 || len(waits) != 0 {
-				t.Errorf("server saw %d requests and the client waited %v; want exactly 1 request and no wait", n, waits)
-			}
-		})
+	for _, nr := range notResent {
+		for _, tt := range tests {
+			t.Run(nr.name+" "+tt.name, func(t *testing.T) {
+				srv, hits := serve(t, tt.handler, reply(200, tokensBody))
+				c, rec := newTestClient(t, srv.URL, Options{Timeout: time.Second})
+				err := nr.call(testCtx(t), c)
+				var u *UnavailableError
+				if !errors.As(err, &u) {
+					t.Fatalf("call = %v, want an UnavailableError", err)
+				}
+				if u.Status != tt.status || u.Timeout() != tt.wantTimeout {
+					t.Errorf("call = %v: Status %d, Timeout() %t; want %d, %t", err, u.Status, u.Timeout(), tt.status, tt.wantTimeout)
+				}
+				waits, _ := rec.recorded()
+				if n := hits.Load(); n != 1 || len(waits) != 0 {
+					t.Errorf("server saw %d requests and the client waited %v; want exactly 1 request and no wait", n, waits)
+				}
+			})
+		}
 	}
 }
 
-func TestRefreshRetriedWhenNothingWasSent(t *testing.T) {
+func TestNotResentRetriedWhenNothingWasSent(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close() // now nothing listens there: connection refused
-	c, rec := newTestClient(t, "http://"+addr, Options{})
-	_, err = c.Refresh(testCtx(t), refreshJWT)
-	var u *UnavailableError
-	if !errors.As(err, &u) || u.Status != 0 || u.Timeout() {
-		t.Fatalf("Refresh() = %v, want an UnavailableError without status or timeout", err)
-	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Errorf("Refresh() = %v, want it to wrap ECONNREFUSED", err)
-	}
-	// Three attempts: two waits between them.
-	waits, _ := rec.recorded()
-	if diff := cmp.Diff([]time.Duration{200 * time.Millisecond, 400 * time.Millisecond}, waits); diff != "" {
-		t.Errorf("waits (-want +got):\n%s", diff)
+	for _, nr := range notResent {
+		t.Run(nr.name, func(t *testing.T) {
+			c, rec := newTestClient(t, "http://"+addr, Options{})
+			err := nr.call(testCtx(t), c)
+			var u *UnavailableError
+			if !errors.As(err, &u) || u.Status != 0 || u.Timeout() {
+				t.Fatalf("call = %v, want an UnavailableError without status or timeout", err)
+			}
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Errorf("call = %v, want it to wrap ECONNREFUSED", err)
+			}
+			// Three attempts: two waits between them.
+			waits, _ := rec.recorded()
+			if diff := cmp.Diff([]time.Duration{200 * time.Millisecond, 400 * time.Millisecond}, waits); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -753,32 +930,56 @@ func TestSecretsNeverShown(t *testing.T) {
 				"message": said,
 				"detail":  strings.ToUpper(said[:1]) + said[1:],
 				"errors":  map[string]any{"password": []string{said}},
+				// A minted token without its id: a malformed create answer.
+				"token": testMintedToken,
 			})
 			reply(status, string(body))(w, r)
 		}
 	}
+	noLeak := func(t *testing.T, rec *recorder, err error) {
+		t.Helper()
+		_, lines := rec.recorded()
+		lines = append(lines, fmt.Sprint(Credentials{Username: "u", Password: testPassword, OTP: testOTP}),
+			fmt.Sprintf("%+v", Tokens{Access: accessJWT, Refresh: refreshJWT}), fmt.Sprintf("%+v", APIToken{ID: 77, Token: testMintedToken}))
+		if err != nil {
+			lines = append(lines, err.Error())
+		}
+		for _, s := range lines {
+			for _, secret := range secrets {
+				if strings.Contains(s, secret) {
+					t.Errorf("%q contains the secret %q", s, secret)
+				}
+			}
+		}
+	}
 	statuses := []int{200, 400, 401, 403, 404, 409, 429, 500}
-	calls := map[string]call{"login": callLogin, "refresh": callRefresh, "switch": callSwitch, "me": callMe, "me api key": callMeAPIKey}
+	calls := map[string]call{
+		"login": callLogin, "refresh": callRefresh, "switch": callSwitch, "me": callMe, "me api key": callMeAPIKey,
+		"create api token": callCreateToken, "delete api token": callDeleteToken,
+	}
 	for _, status := range statuses {
 		for name, call := range calls {
 			t.Run(fmt.Sprintf("%s %d", name, status), func(t *testing.T) {
 				srv, _ := serve(t, echo(status))
 				c, rec := newTestClient(t, srv.URL, Options{})
 				err := call(testCtx(t), c)
-				if err == nil {
-					t.Fatal("call succeeded, want an error")
+				// A delete succeeds on any 2xx, and on 404: already gone.
+				if wantErr := name != "delete api token" || (status != 200 && status != 404); (err != nil) != wantErr {
+					t.Fatalf("call = %v, want an error: %t", err, wantErr)
 				}
-				_, lines := rec.recorded()
-				for _, s := range append(lines, err.Error(), fmt.Sprint(Credentials{Username: "u", Password: testPassword, OTP: testOTP}), fmt.Sprintf("%+v", Tokens{Access: accessJWT, Refresh: refreshJWT})) {
-					for _, secret := range secrets {
-						if strings.Contains(s, secret) {
-							t.Errorf("%q contains the secret %q", s, secret)
-						}
-					}
-				}
+				noLeak(t, rec, err)
 			})
 		}
 	}
+	t.Run("create api token succeeds", func(t *testing.T) {
+		srv, _ := serve(t, reply(201, mintedBody))
+		c, rec := newTestClient(t, srv.URL, Options{})
+		tok, err := c.CreateAPIToken(testCtx(t), accessJWT, 512345, APITokenRequest{Name: "ci", RoleID: 1})
+		if err != nil || tok.Token != testMintedToken {
+			t.Fatalf("CreateAPIToken() = %v, %v; want the minted token", tok, err)
+		}
+		noLeak(t, rec, nil)
+	})
 }
 
 func TestDebugf(t *testing.T) {

@@ -28,7 +28,8 @@ var (
 	// expired or, for a refresh token, already used.
 	ErrTokenRejected = errors.New("token rejected")
 	// ErrForbidden: an account switch was refused (403 or 404): the user is
-	// not a member of that account.
+	// not a member of that account; or creating or deleting an API token was
+	// refused (403): the user or their role may not manage tokens there.
 	ErrForbidden = errors.New("no access to that account")
 	// ErrInsecureURL: a base URL's scheme would send credentials in the clear.
 	ErrInsecureURL = errors.New("insecure url")
@@ -145,6 +146,8 @@ func failure(r request, res response) error {
 		}
 	case (res.status == http.StatusForbidden || res.status == http.StatusNotFound) && r.op == opSwitch:
 		e = kindError{text: fmt.Sprintf("no access to that account (%d)", res.status), kind: ErrForbidden}
+	case res.status == http.StatusForbidden && (r.op == opCreateToken || r.op == opDeleteToken):
+		e = kindError{text: "forbidden (403)", kind: ErrForbidden}
 	default:
 		return &APIError{Status: res.status, Message: msg, op: r.op}
 	}

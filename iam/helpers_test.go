@@ -142,9 +142,15 @@ const (
 	testPassword = "pw-Hunter2-secret"
 	testOTP      = "914152"
 	testAPIKey   = "42_s3cr3tAPIkeyValue"
+	// testMintedToken is what a create api token answer carries.
+	testMintedToken = "77_m1ntedS3cretValue"
 )
 
-var secrets = []string{testPassword, testOTP, accessJWT, refreshJWT, testAPIKey}
+var secrets = []string{testPassword, testOTP, accessJWT, refreshJWT, testAPIKey, testMintedToken}
+
+// mintedBody is a good answer to CreateAPIToken, as Gcore shapes it.
+const mintedBody = `{"id":77,"token":"` + testMintedToken + `","name":"ci","description":"","exp_date":null,"expired":false,` +
+	`"created":"2026-01-02T15:04:05Z","client_user":{"role":{"name":"Administrators"},"user_id":281234,"client_id":512345}}`
 
 type call func(ctx context.Context, c *Client) error
 
@@ -171,4 +177,13 @@ func callMe(ctx context.Context, c *Client) error {
 func callMeAPIKey(ctx context.Context, c *Client) error {
 	_, err := c.Me(ctx, APIKeyAuthorization(testAPIKey))
 	return err
+}
+
+func callCreateToken(ctx context.Context, c *Client) error {
+	_, err := c.CreateAPIToken(ctx, accessJWT, 512345, APITokenRequest{Name: "ci", RoleName: "Administrators"})
+	return err
+}
+
+func callDeleteToken(ctx context.Context, c *Client) error {
+	return c.DeleteAPIToken(ctx, accessJWT, 512345, 77)
 }
