@@ -45,6 +45,8 @@ const (
 	// a caller to wait.
 	DefaultLockTimeout = 30 * time.Second
 	DefaultHTTPTimeout = 20 * time.Second
+	// DefaultAPIKeyTTL is the life of a short-lived API key (SPEC §12).
+	DefaultAPIKeyTTL = 12 * time.Hour
 )
 
 // Backends lists the storage backend names a profile may ask for (SPEC §5), "auto" first.
@@ -71,6 +73,8 @@ type Profile struct {
 	AllowedHosts    []string      // lower-case host or host:port
 	LockTimeout     time.Duration // longest wait for another process holding the lock
 	HTTPTimeout     time.Duration // per IAM request
+	APIKeyTTL       time.Duration // life of a minted short-lived API key
+	APIKeyRole      string        // role of minted keys; "" = the user's first group
 }
 
 // Overrides are command-line flags; a zero or nil field means "not given".
@@ -91,6 +95,7 @@ func defaults(name string) Profile {
 		MinTTL:      DefaultMinTTL,
 		LockTimeout: DefaultLockTimeout,
 		HTTPTimeout: DefaultHTTPTimeout,
+		APIKeyTTL:   DefaultAPIKeyTTL,
 	}
 }
 
@@ -258,6 +263,14 @@ func checkClientID(n int64) error {
 func checkMinTTL(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("min TTL must not be negative, got %s", d)
+	}
+	return nil
+}
+
+// checkAPIKeyTTL keeps minted keys short-lived but long enough to outlive min_ttl.
+func checkAPIKeyTTL(d time.Duration) error {
+	if d < time.Minute || d > 30*24*time.Hour {
+		return fmt.Errorf("api_key_ttl must be between 1m and 720h, got %s", d)
 	}
 	return nil
 }

@@ -131,6 +131,7 @@ otp_command = "oathtool --totp -b KEY"
 			AllowedHosts: []string{"git.example.com", "registry.example.com:5000"},
 			LockTimeout:  30 * time.Second,
 			HTTPTimeout:  20 * time.Second,
+			APIKeyTTL:    DefaultAPIKeyTTL,
 		},
 		"ci.bot": {
 			Name:            "ci.bot",
@@ -142,6 +143,7 @@ otp_command = "oathtool --totp -b KEY"
 			OTPCommand:      "oathtool --totp -b KEY",
 			LockTimeout:     5 * time.Second,
 			HTTPTimeout:     3 * time.Second,
+			APIKeyTTL:       DefaultAPIKeyTTL,
 		},
 		"absent": defaults("absent"),
 	}

@@ -234,10 +234,12 @@ func (p *Profile) set(key string, v any) (err error) {
 		p.OTPCommand, err = stringOf(v, nil)
 	case "allowed_hosts":
 		p.AllowedHosts, err = hostsOf(v)
-	// Reserved for short-lived API keys and Container Registry credentials (SPEC §12): checked
-	// and accepted so that config files written for those features load, not used yet.
-	case "api_key_ttl", "api_key_role":
-		_, err = stringOf(v, nil)
+	case "api_key_ttl":
+		p.APIKeyTTL, err = durationOf(v, checkAPIKeyTTL)
+	case "api_key_role":
+		p.APIKeyRole, err = stringOf(v, nil)
+	// Reserved for Container Registry credentials (SPEC §12): checked and accepted so that config
+	// files written for that feature load, not used yet.
 	case "registries":
 		err = tablesOf(v)
 	default:

@@ -168,9 +168,9 @@ func TestLoadErrors(t *testing.T) {
 			want:    `want an array of strings, got an array`,
 		},
 		{
-			name:    "reserved string key of the wrong type",
+			name:    "api_key_ttl of the wrong type",
 			content: "[profiles.default]\napi_key_ttl = 12\n",
-			want:    `line 2: key "profiles.default.api_key_ttl": want a string, got an integer`,
+			want:    `line 2: key "profiles.default.api_key_ttl": want a duration string`,
 		},
 		{
 			name:    "registries not tables",

@@ -33,6 +33,8 @@ type IAM interface {
 	Refresh(ctx context.Context, refresh string) (iam.Tokens, error)
 	SwitchAccount(ctx context.Context, access string, clientID int64) (iam.Tokens, error)
 	Me(ctx context.Context, authorization string) (iam.Account, error)
+	CreateAPIToken(ctx context.Context, access string, clientID int64, r iam.APITokenRequest) (iam.APIToken, error)
+	DeleteAPIToken(ctx context.Context, access string, clientID, tokenID int64) error
 }
 
 // FailureMemo remembers failed non-interactive logins for a short time so a
@@ -55,6 +57,8 @@ type Engine struct {
 	Secrets SecretSources
 	Memo    FailureMemo // optional
 	Now     func() time.Time
+	// Hostname names minted API keys ("gcore-credential-helper <profile>@<host>").
+	Hostname string
 	// Debugf traces decisions; never pass secrets to it.
 	Debugf func(format string, args ...any)
 

@@ -51,12 +51,25 @@ func (m *memStore) Delete(key string) error {
 	return nil
 }
 
-// memLocker is a per-key mutex, like the lock files across processes.
-type memLocker struct{ mu sync.Mutex }
+// memLocker is a mutex per key, like the lock files across processes.
+type memLocker struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
 
 func (l *memLocker) Lock(ctx context.Context, key string) (func(), error) {
 	l.mu.Lock()
-	return l.mu.Unlock, nil
+	if l.locks == nil {
+		l.locks = map[string]*sync.Mutex{}
+	}
+	m := l.locks[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		l.locks[key] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock, nil
 }
 
 // memMemo is an in-memory FailureMemo.
@@ -105,6 +118,9 @@ type fakeIAM struct {
 	loginErr    error         // returned by every Login
 	refreshWait chan struct{} // when set, Refresh blocks until closed
 	spent       map[string]bool
+	keys        map[int64]iam.APITokenRequest // live minted API keys by id
+	mints       int
+	deleteErr   error // returned by every DeleteAPIToken
 }
 
 func (f *fakeIAM) issue(clientID int64) iam.Tokens {
@@ -118,6 +134,7 @@ func (f *fakeIAM) issue(clientID int64) iam.Tokens {
 		payload, _ := json.Marshal(map[string]any{
 			"token_type": typ, "exp": exp.Unix(), "jti": fmt.Sprintf("%s-%d", typ, f.serial),
 			"user_id": 7, "client_id": clientID, "email": "me@example.com", "client_name": fmt.Sprintf("account %d", clientID),
+			"user_groups": []map[string]any{{"id": 1, "name": "Administrators"}},
 		})
 		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString(payload) + ".sig"
 	}
@@ -178,6 +195,28 @@ func (f *fakeIAM) Me(ctx context.Context, authorization string) (iam.Account, er
 	return iam.Account{ID: 1001, Email: "me@example.com", Name: "Demo"}, nil
 }
 
+func (f *fakeIAM) CreateAPIToken(ctx context.Context, access string, clientID int64, r iam.APITokenRequest) (iam.APIToken, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mints++
+	if f.keys == nil {
+		f.keys = map[int64]iam.APITokenRequest{}
+	}
+	id := int64(100 + f.mints)
+	f.keys[id] = r
+	return iam.APIToken{ID: id, Token: fmt.Sprintf("%d_secret", id)}, nil
+}
+
+func (f *fakeIAM) DeleteAPIToken(ctx context.Context, access string, clientID, tokenID int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.deleteErr != nil {
+		return f.deleteErr
+	}
+	delete(f.keys, tokenID)
+	return nil
+}
+
 // clock is a settable fake clock.
 type clock struct {
 	mu sync.Mutex
@@ -208,8 +247,9 @@ func newRig() *rig {
 func (r *rig) engine(profile string) *Engine {
 	return &Engine{
 		Profile: config.Profile{Name: profile, BaseURL: "https://api.gcore.com", Username: "me@example.com",
-			Auth: config.AuthPassword, MinTTL: 5 * time.Minute, LockTimeout: time.Minute, HTTPTimeout: time.Minute},
-		Store: r.store, Locker: &memLocker{}, IAM: r.iam, Memo: r.memo, Now: r.clock.Now,
+			Auth: config.AuthPassword, MinTTL: 5 * time.Minute, LockTimeout: time.Minute, HTTPTimeout: time.Minute,
+			APIKeyTTL: 12 * time.Hour},
+		Store: r.store, Locker: &memLocker{}, IAM: r.iam, Memo: r.memo, Now: r.clock.Now, Hostname: "laptop",
 		Secrets: SecretSources{Getenv: func(k string) string { return r.env[k] }},
 	}
 }

@@ -2,6 +2,7 @@ package helper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -13,18 +14,21 @@ func (e *Engine) Logout(ctx context.Context) error {
 	if key == "" {
 		return nil
 	}
+	// Minted API keys are deleted at IAM first, while the session can still
+	// authenticate that; a failure does not keep the session from going.
+	revokeErr := e.revokeAPIKey(ctx)
 	unlock, err := e.lock(ctx, key)
 	if err != nil {
-		return err
+		return errors.Join(revokeErr, err)
 	}
 	defer unlock()
 	if err := e.Store.Delete(key); err != nil {
-		return fmt.Errorf("delete session for profile %q: %w", e.Profile.Name, err)
+		return errors.Join(revokeErr, fmt.Errorf("delete session for profile %q: %w", e.Profile.Name, err))
 	}
 	if e.Memo != nil {
 		_ = e.Memo.Forget(key)
 	}
-	return nil
+	return revokeErr
 }
 
 // Reject marks token as refused by its consumer (git erase): it is never

@@ -341,7 +341,11 @@ func (a *app) exportToken(in *invocation) (config.Profile, helper.Token, error) 
 	if err != nil {
 		return config.Profile{}, helper.Token{}, err
 	}
-	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL})
+	source := eng.Token
+	if in.on("api-key") {
+		source = eng.APIKey
+	}
+	tok, err := source(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL})
 	return eng.Profile, tok, err
 }
 

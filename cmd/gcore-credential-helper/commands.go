@@ -31,6 +31,7 @@ func commands() []*command {
 				{long: "format", placeholder: "FORMAT", values: []string{"json", "token", "header"}, help: "json (default), token or header"},
 				{long: "min-ttl", placeholder: "DURATION", help: "never print a token with less life left (default: the profile's min_ttl)"},
 				{long: "refresh", help: "treat the current access token as rejected and fetch a new one"},
+				apiKeyFlag(),
 			},
 			example: "  curl -H \"$(" + programName + " get --format header)\" https://api.gcore.com/iam/clients/me"},
 		{name: "kube", summary: "kubectl exec credential plugin: print an ExecCredential", run: runKube,
@@ -43,10 +44,11 @@ func commands() []*command {
 			flags: []flagSpec{
 				{long: "format", placeholder: "FORMAT", values: []string{"sh", "fish", "pwsh", "dotenv", "json"}, help: "sh (default), fish, pwsh, dotenv or json"},
 				{long: "min-ttl", placeholder: "DURATION", help: "never export a token with less life left"},
+				apiKeyFlag(),
 			},
 			example: "  eval \"$(gcore-credential-helper export)\"\n  gcore-credential-helper export --format fish | source"},
 		{name: "exec", args: "[--] CMD ARGS…", maxArgs: -1, passthrough: true, summary: "run a command with that environment and exit with its status", run: runExec,
-			flags:   []flagSpec{{long: "min-ttl", placeholder: "DURATION", help: "never hand the command a token with less life left"}},
+			flags:   []flagSpec{{long: "min-ttl", placeholder: "DURATION", help: "never hand the command a token with less life left"}, apiKeyFlag()},
 			example: "  gcore-credential-helper exec --profile tf -- terraform apply"},
 		{name: "setup", args: "<kubectl|docker|git>", maxArgs: 1, summary: "print (or with --write apply) the caller's configuration for the profile", run: runSetup,
 			flags:   []flagSpec{{long: "write", help: "apply it: idempotent, backs the file up before changing it"}},
@@ -59,6 +61,12 @@ func commands() []*command {
 		{name: "version", summary: "print version information", run: runVersion,
 			example: "  " + programName + " version"},
 	}
+}
+
+// apiKeyFlag asks for a short-lived API key minted from the session (SPEC
+// §12) instead of the access token, for tools that take only APIKey tokens.
+func apiKeyFlag() flagSpec {
+	return flagSpec{long: "api-key", help: "a short-lived API key minted from the session (api_key_ttl, default 12h) instead of the access token"}
 }
 
 func runGet(a *app, in *invocation) error {
@@ -74,7 +82,12 @@ func runGet(a *app, in *invocation) error {
 	if err != nil {
 		return err
 	}
-	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL, Refresh: in.on("refresh")})
+	opts := helper.GetOptions{MinTTL: eng.Profile.MinTTL, Refresh: in.on("refresh")}
+	source := eng.Token
+	if in.on("api-key") {
+		source = eng.APIKey
+	}
+	tok, err := source(a.ctx, opts)
 	if err != nil {
 		return err
 	}

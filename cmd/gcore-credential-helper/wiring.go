@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -96,9 +97,10 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 			Askpass:         a.getenv("GCORE_ASKPASS"),
 			Prompt:          prompt,
 		},
-		Memo:   cache.FailureMemo{Dir: filepath.Join(e.paths.CacheDir, "failures")},
-		Now:    a.now,
-		Debugf: a.debugf,
+		Memo:     cache.FailureMemo{Dir: filepath.Join(e.paths.CacheDir, "failures")},
+		Now:      a.now,
+		Hostname: hostname(),
+		Debugf:   a.debugf,
 	}, backend, nil
 }
 
@@ -136,6 +138,15 @@ func (a *app) openStore(paths config.Paths, p config.Profile, prompt helper.Prom
 		desc += " (key derived on every call: no kernel keyring)"
 	}
 	return store, desc, nil
+}
+
+// hostname names this machine in minted API keys.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown-host"
+	}
+	return h
 }
 
 // storeDir is where the encrypted-file backend keeps its files.
