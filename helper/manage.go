@@ -72,6 +72,9 @@ type Status struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Fresh reports whether a get with the profile's min-TTL would be a hit.
 	Fresh bool `json:"fresh"`
+	// APIKeyID and APIKeyExpiresAt describe the minted short-lived API key.
+	APIKeyID        int64     `json:"api_key_id,omitempty"`
+	APIKeyExpiresAt time.Time `json:"api_key_expires_at,omitzero"`
 }
 
 // Status reads the profile's session, lock-free.
@@ -91,5 +94,8 @@ func (e *Engine) Status() (Status, error) {
 	st.AccessExp, st.RefreshExp = sess.AccessExp, sess.RefreshExp
 	st.Fingerprint = Fingerprint(tok.Value)
 	st.Fresh = e.servable(sess, e.Now(), e.Profile.MinTTL)
+	if k, err := e.loadAPIKey(e.apiKeyKey()); err == nil && k != nil {
+		st.APIKeyID, st.APIKeyExpiresAt = k.ID, k.ExpiresAt
+	}
 	return st, nil
 }

@@ -246,6 +246,9 @@ func writeStatus(a *app, r profileStatus) {
 	if !r.RefreshExp.IsZero() {
 		fmt.Fprintf(w, "  refresh:   expires %s (%s)\n", r.RefreshExp.UTC().Format(time.RFC3339), until(now, r.RefreshExp))
 	}
+	if r.APIKeyID != 0 {
+		fmt.Fprintf(w, "  api key:   id %d, expires %s (%s)\n", r.APIKeyID, r.APIKeyExpiresAt.UTC().Format(time.RFC3339), until(now, r.APIKeyExpiresAt))
+	}
 }
 
 func until(now, t time.Time) string {
