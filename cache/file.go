@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
 )
 
 // DefaultKeyTTL is how long a derived key stays in the KeyCache when
@@ -253,7 +255,7 @@ func (s *FileStore) Get(key string) ([]byte, error) {
 // Put stores value under key; readers see the old or the new value, never a
 // partial one, even if the process dies mid-write.
 func (s *FileStore) Put(key string, value []byte) error {
-	if err := WriteFileAtomic(s.entryPath(key), encodeEntry(s.aead, key, value), 0o600); err != nil {
+	if err := atomicfile.Write(s.entryPath(key), encodeEntry(s.aead, key, value), 0o600); err != nil {
 		return fmt.Errorf("write cache entry %q: %w", key, err)
 	}
 	return nil
@@ -268,7 +270,7 @@ func (s *FileStore) Delete(key string) error {
 	if err != nil {
 		return fmt.Errorf("delete cache entry %q: %w", key, err)
 	}
-	return syncDir(s.dir)
+	return atomicfile.SyncDir(s.dir)
 }
 
 // Backend returns "file".

@@ -5,7 +5,3 @@ import "io/fs"
 // unsafeOwnerOrMode accepts every directory: Windows protects the user's
 // profile with ACLs, which Go's file modes do not describe.
 func unsafeOwnerOrMode(fs.FileInfo) string { return "" }
-
-// syncDir does nothing: Windows has no directory sync, and NTFS journals
-// metadata changes such as renames.
-func syncDir(string) error { return nil }

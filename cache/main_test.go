@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
 )
 
 // Child processes are this test binary re-executed with childEnv naming a
@@ -65,7 +67,7 @@ func (c fileKeyCache) Load(id string) ([]byte, error) {
 }
 
 func (c fileKeyCache) Save(id string, key []byte, _ time.Duration) error {
-	return WriteFileAtomic(filepath.Join(c.dir, id), []byte(hex.EncodeToString(key)), 0o600)
+	return atomicfile.Write(filepath.Join(c.dir, id), []byte(hex.EncodeToString(key)), 0o600)
 }
 
 func (c fileKeyCache) Forget(id string) error {

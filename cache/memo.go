@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
 )
 
 // FailureMemo remembers, per key and for a short while, that a
@@ -38,7 +40,7 @@ func (m FailureMemo) Remember(key string, at time.Time, message string) error {
 	if err != nil {
 		return fmt.Errorf("remember failed login: %w", err)
 	}
-	if err := WriteFileAtomic(m.path(key), data, 0o600); err != nil {
+	if err := atomicfile.Write(m.path(key), data, 0o600); err != nil {
 		return fmt.Errorf("remember failed login: %w", err)
 	}
 	return nil

@@ -22,10 +22,11 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
 
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
 )
@@ -109,7 +110,7 @@ func serve(ctx context.Context, cfg fakeiam.Config, users []fakeiam.User, listen
 	}
 	url := "http://" + ln.Addr().String()
 	if urlFile != "" {
-		if err := writeAtomic(urlFile, url); err != nil {
+		if err := atomicfile.Write(urlFile, []byte(url), 0o600); err != nil {
 			ln.Close()
 			return err
 		}
@@ -178,25 +179,4 @@ func parseUser(v string) (fakeiam.User, error) {
 		u.OTP = parts[2]
 	}
 	return u, nil
-}
-
-// writeAtomic writes data to path via a rename, so a reader polling for the file never sees
-// it half-written.
-func writeAtomic(path, data string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".url-*")
-	if err != nil {
-		return fmt.Errorf("write url file: %w", err)
-	}
-	_, err = f.WriteString(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write url file %q: %w", path, err)
-	}
-	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
 )
 
 // backupLayout is the UTC timestamp in a backup's name: sortable and free of ':' (Windows).
@@ -71,42 +73,23 @@ func backup(path string, data []byte, now time.Time) (string, error) {
 	return "", fmt.Errorf("back up %s: too many backups named %s*", path, base)
 }
 
-// writeTemp writes data to a new 0600 file beside path (same directory, so a rename onto path is
-// atomic and relative paths inside the file keep their meaning) and returns its name.
+// writeTemp writes data to a new 0600 file beside path (so a rename onto path
+// is atomic and relative paths inside the file keep their meaning), creating
+// the directory (0700) if needed, and returns its name.
 func writeTemp(path string, data []byte) (string, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create directory %s: %w", dir, err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("create directory %s: %w", filepath.Dir(path), err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("create temporary file for %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("write temporary file for %s: %w", path, err)
-	}
-	return f.Name(), nil
+	return atomicfile.Temp(path, data, 0o600)
 }
 
-// writeAtomic replaces path with data, so a reader sees the old file or the new one, never half.
+// writeAtomic replaces path with data (0600), so a reader sees the old file
+// or the new one, never half.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create directory %s: %w", filepath.Dir(path), err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // checkHosts rejects anything but a bare host[:port]: a scheme, path or user part would make the
