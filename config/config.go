@@ -75,6 +75,29 @@ type Profile struct {
 	HTTPTimeout     time.Duration // per IAM request
 	APIKeyTTL       time.Duration // life of a minted short-lived API key
 	APIKeyRole      string        // role of minted keys; "" = the user's first group
+	Registries      []Registry    // Gcore Container Registries served by the docker persona
+}
+
+// Registry is one [[profiles.NAME.registries]] entry (SPEC §12): a Gcore Container Registry
+// whose docker logins the helper provisions as short-lived registry users.
+type Registry struct {
+	Host         string // docker's server host, lower-case, e.g. registry.luxembourg-2.cloud.gcore.dev
+	ProjectID    int64
+	RegionID     int64
+	RegistryID   int64  // or
+	RegistryName string // resolved to an id through the Cloud API
+	ReadOnly     bool   // default true
+	UserTTLDays  int    // default 1
+}
+
+// RegistryFor returns the profile's registry entry for a docker host.
+func (p Profile) RegistryFor(host string) (Registry, bool) {
+	for _, r := range p.Registries {
+		if r.Host == host {
+			return r, true
+		}
+	}
+	return Registry{}, false
 }
 
 // Overrides are command-line flags; a zero or nil field means "not given".

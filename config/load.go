@@ -238,10 +238,8 @@ func (p *Profile) set(key string, v any) (err error) {
 		p.APIKeyTTL, err = durationOf(v, checkAPIKeyTTL)
 	case "api_key_role":
 		p.APIKeyRole, err = stringOf(v, nil)
-	// Reserved for Container Registry credentials (SPEC §12): checked and accepted so that config
-	// files written for that feature load, not used yet.
 	case "registries":
-		err = tablesOf(v)
+		p.Registries, err = registriesOf(v)
 	default:
 		err = errUnknownKey
 	}
@@ -291,20 +289,95 @@ func hostsOf(v any) ([]string, error) {
 	return hosts, nil
 }
 
-// tablesOf accepts both spellings of an array of tables: [[…]] sections and an inline array.
-func tablesOf(v any) error {
+// registriesOf reads [[profiles.NAME.registries]] (SPEC §12), in either spelling of an array
+// of tables: [[…]] sections or an inline array.
+func registriesOf(v any) ([]Registry, error) {
+	var tables []map[string]any
 	switch list := v.(type) {
 	case []map[string]any:
-		return nil
+		tables = list
 	case []any:
 		for _, e := range list {
-			if _, ok := e.(map[string]any); !ok {
-				return wrongType("an array of tables", v)
+			t, ok := e.(map[string]any)
+			if !ok {
+				return nil, wrongType("an array of tables", v)
+			}
+			tables = append(tables, t)
+		}
+	default:
+		return nil, wrongType("an array of tables", v)
+	}
+	out := make([]Registry, 0, len(tables))
+	for i, t := range tables {
+		r := Registry{ReadOnly: true, UserTTLDays: 1}
+		for _, key := range slices.Sorted(maps.Keys(t)) {
+			if err := r.set(key, t[key]); err != nil {
+				return nil, fmt.Errorf("registries[%d].%s: %w", i, key, err)
 			}
 		}
-		return nil
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("registries[%d]: %w", i, err)
+		}
+		out = append(out, r)
 	}
-	return wrongType("an array of tables", v)
+	return out, nil
+}
+
+func (r *Registry) set(key string, v any) (err error) {
+	num := func() (int64, error) {
+		n, ok := v.(int64)
+		if !ok {
+			return 0, wrongType("an integer", v)
+		}
+		if n <= 0 {
+			return 0, fmt.Errorf("must be positive, got %d", n)
+		}
+		return n, nil
+	}
+	switch key {
+	case "host":
+		var h string
+		if h, err = stringOf(v, nil); err == nil {
+			r.Host, err = normalizeHost(h)
+		}
+	case "project_id":
+		r.ProjectID, err = num()
+	case "region_id":
+		r.RegionID, err = num()
+	case "registry_id":
+		r.RegistryID, err = num()
+	case "registry":
+		r.RegistryName, err = stringOf(v, nil)
+	case "read_only":
+		b, ok := v.(bool)
+		if !ok {
+			return wrongType("a boolean", v)
+		}
+		r.ReadOnly = b
+	case "user_ttl_days":
+		var n int64
+		if n, err = num(); err == nil {
+			r.UserTTLDays = int(n)
+		}
+	default:
+		// Not errUnknownKey: that names the whole registries key.
+		err = errors.New("unknown key")
+	}
+	return err
+}
+
+func (r Registry) check() error {
+	switch {
+	case r.Host == "":
+		return errors.New("host is required")
+	case r.ProjectID == 0 || r.RegionID == 0:
+		return errors.New("project_id and region_id are required")
+	case (r.RegistryID == 0) == (r.RegistryName == ""):
+		return errors.New("give exactly one of registry_id and registry (its name)")
+	case r.UserTTLDays > 365:
+		return fmt.Errorf("user_ttl_days must be at most 365, got %d", r.UserTTLDays)
+	}
+	return nil
 }
 
 func wrongType(want string, v any) error {

@@ -7,6 +7,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestLoadMissing(t *testing.T) {
@@ -27,23 +30,59 @@ func TestLoadEmpty(t *testing.T) {
 	}
 }
 
-func TestLoadReservedKeys(t *testing.T) {
+func TestLoadAPIKeyAndRegistries(t *testing.T) {
 	f := mustLoad(t, `[profiles.default]
 username = "me@example.com"
-api_key_ttl = "12h"
+api_key_ttl = "6h"
 api_key_role = "Engineers"
 
 [[profiles.default.registries]]
-host = "registry.luxembourg-2.cloud.gcore.dev"
+host = "Registry.Luxembourg-2.cloud.gcore.dev"
 project_id = 1
 region_id = 76
 registry = "my-registry"
 
 [profiles.inline]
-registries = [{host = "r.example", registry_id = 3}]
+registries = [{host = "r.example:5000", project_id = 2, region_id = 3, registry_id = 4, read_only = false, user_ttl_days = 7}]
 `)
-	if !f.HasProfile("default") || !f.HasProfile("inline") {
-		t.Errorf("profiles with reserved keys were not loaded: %v", f.ProfileNames())
+	p, err := Resolve(f, "default", nil, Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.APIKeyTTL != 6*time.Hour || p.APIKeyRole != "Engineers" {
+		t.Errorf("api key settings = %s, %q", p.APIKeyTTL, p.APIKeyRole)
+	}
+	want := []Registry{{Host: "registry.luxembourg-2.cloud.gcore.dev", ProjectID: 1, RegionID: 76, RegistryName: "my-registry", ReadOnly: true, UserTTLDays: 1}}
+	if diff := cmp.Diff(want, p.Registries); diff != "" {
+		t.Errorf("registries (-want +got):\n%s", diff)
+	}
+	inline, err := Resolve(f, "inline", nil, Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := inline.RegistryFor("r.example:5000"); !ok || r.RegistryID != 4 || r.ReadOnly || r.UserTTLDays != 7 {
+		t.Errorf("inline registry = %+v, %v", r, ok)
+	}
+}
+
+func TestLoadRegistryErrors(t *testing.T) {
+	for _, tc := range []struct{ entry, want string }{
+		{`{project_id = 1, region_id = 2, registry_id = 3}`, "host is required"},
+		{`{host = "r", region_id = 2, registry_id = 3}`, "project_id and region_id are required"},
+		{`{host = "r", project_id = 1, region_id = 2}`, "exactly one of registry_id and registry"},
+		{`{host = "r", project_id = 1, region_id = 2, registry_id = 3, registry = "x"}`, "exactly one of registry_id and registry"},
+		{`{host = "https://r/x", project_id = 1, region_id = 2, registry_id = 3}`, "registries[0].host"},
+		{`{host = "r", project_id = -1, region_id = 2, registry_id = 3}`, "must be positive"},
+		{`{host = "r", project_id = 1, region_id = 2, registry_id = 3, colour = "red"}`, "registries[0].colour: unknown key"},
+		{`{host = "r", project_id = 1, region_id = 2, registry_id = 3, read_only = "yes"}`, "want a boolean"},
+	} {
+		path := filepath.Join(t.TempDir(), "config.toml")
+		if err := os.WriteFile(path, []byte("[profiles.p]\nregistries = ["+tc.entry+"]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.entry, err, tc.want)
+		}
 	}
 }
 
