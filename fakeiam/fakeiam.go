@@ -1,9 +1,12 @@
-// Package fakeiam is an in-memory fake of the Gcore IAM API described in SPEC §2, for tests
-// (in-process, via Start or ServeHTTP) and for `make demo` (via cmd/fake-gcore-iam).
+// Package fakeiam is an in-memory fake of the Gcore IAM API described in SPEC §2 and of the
+// Cloud calls of SPEC §12, for tests (in-process, via Start or ServeHTTP) and for `make demo`
+// (via cmd/fake-gcore-iam).
 //
 // It owns users, accounts, JWT sessions with rotating single-use refresh tokens, permanent API
-// tokens, per-endpoint call counters and fault injection, so tests can assert how often and how
-// robustly a client talks to IAM. It is never linked into the shipped helper binary.
+// tokens, Cloud projects with Container Registry users and Managed Kubernetes clusters (each
+// with a real certificate authority and a TLS apiserver a test can start), per-endpoint call
+// counters and fault injection, so tests can assert how often and how robustly a client talks
+// to Gcore. It is never linked into the shipped helper binary.
 //
 // Error bodies follow the documented shapes. Gcore does not document its 401/403/404 bodies or
 // the one-time-password 400; the fake answers them as {"errors": {"<field>": ["<message>"]}}
@@ -57,7 +60,7 @@ type Group struct {
 	Name string `json:"name"`
 }
 
-// Server is the fake IAM. It is safe for concurrent use.
+// Server is the fake IAM and Cloud API. It is safe for concurrent use.
 type Server struct {
 	cfg          Config
 	key          *rsa.PrivateKey
@@ -74,6 +77,7 @@ type Server struct {
 	apiTokens   []*apiToken
 	lastTokenID int64
 	faults      map[Endpoint][]Fault
+	cloud       cloudState
 }
 
 // New returns a Server with a fresh 2048-bit RSA signing key and no users.
@@ -117,6 +121,7 @@ func newWithKey(cfg Config, key *rsa.PrivateKey) *Server {
 	s.handle("POST /iam/v2/clients/{clientId}/tokens", CreateToken, s.createToken)
 	s.handle("DELETE /iam/v2/clients/{clientId}/tokens/{tokenId}", DeleteToken, s.deleteToken)
 	s.handle("GET /iam/v2/clients/{clientId}/tokens", ListTokens, s.listTokens)
+	s.handleCloud()
 	s.mux.HandleFunc("GET /_fake/stats", s.serveStats)
 	s.mux.HandleFunc("POST /_fake/faults", s.serveInject)
 	s.mux.HandleFunc("DELETE /_fake/faults", s.serveClearFaults)
@@ -124,7 +129,7 @@ func newWithKey(cfg Config, key *rsa.PrivateKey) *Server {
 	return s
 }
 
-// handle registers an IAM route that is counted and subject to injected faults.
+// handle registers a route that is counted and subject to injected faults.
 func (s *Server) handle(pattern string, e Endpoint, h http.HandlerFunc) {
 	n := new(atomic.Int64)
 	s.calls[e] = n
@@ -134,7 +139,8 @@ func (s *Server) handle(pattern string, e Endpoint, h http.HandlerFunc) {
 	})
 }
 
-// ServeHTTP answers the IAM routes of SPEC §2 and the /_fake/ admin routes.
+// ServeHTTP answers the IAM routes of SPEC §2, the Cloud routes of SPEC §12 and the /_fake/
+// admin routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
@@ -162,17 +168,24 @@ func (s *Server) Start(t testing.TB) string {
 // what it hands out.
 func Serve(t testing.TB, h http.Handler) string {
 	t.Helper()
+	srv := newUnstartedServer(t, h)
+	srv.Start()
+	return srv.URL
+}
+
+// newUnstartedServer returns an unstarted httptest server for h that is closed when the test
+// ends.
+func newUnstartedServer(t testing.TB, h http.Handler) *httptest.Server {
 	// Request contexts derive from ctx, so cancelling it releases hung and delayed handlers;
 	// otherwise httptest.Server.Close would wait for them forever.
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }
-	srv.Start()
 	t.Cleanup(func() {
 		cancel()
 		srv.Close()
 	})
-	return srv.URL
+	return srv
 }
 
 // userByEmail returns a copy of the user with that email.

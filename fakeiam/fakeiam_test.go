@@ -604,8 +604,8 @@ func TestConcurrent(t *testing.T) {
 	})
 }
 
-// FuzzServe throws arbitrary bodies and credentials at every IAM route: the fake must never
-// panic or answer 5xx, which exercises its JSON, JWT, API-key and header parsers.
+// FuzzServe throws arbitrary bodies and credentials at every IAM and Cloud route: the fake must
+// never panic or answer 5xx, which exercises its JSON, JWT, API-key and header parsers.
 func FuzzServe(f *testing.F) {
 	s := newWithKey(Config{}, sharedKey(f))
 	for _, u := range testUsers() {
@@ -618,6 +618,10 @@ func FuzzServe(f *testing.F) {
 		f.Fatal(err)
 	}
 	key := s.AddAPIToken(1001, "fuzz", nil)
+	s.AddProject(1001, 500)
+	s.AddRegistry(500, 76, "reg")
+	s.AddCluster(Cluster{Project: 500, Region: 76, Name: "k8s"})
+	s.AddCluster(Cluster{Project: 500, Region: 76, Name: "new", Status: "Provisioning"})
 	f.Add(uint8(0), "", `{"username":"`+bobEmail+`","password":"`+bobPW+`","one_time_password":"1"}`)
 	f.Add(uint8(1), "", `{"refresh":"`+p.Refresh+`"}`)
 	f.Add(uint8(2), "Bearer "+p.Access, "")
@@ -625,6 +629,15 @@ func FuzzServe(f *testing.F) {
 	f.Add(uint8(4), "Bearer "+p.Access, `{"name":"x","exp_date":"2099-01-01T00:00:00Z","client_user":{"role":{"id":1}}}`)
 	f.Add(uint8(5), "APIKey 1$"+key, "")
 	f.Add(uint8(6), "Bearer "+p.Access, "")
+	f.Add(uint8(7), "Bearer "+p.Access, "")
+	f.Add(uint8(8), "Bearer "+p.Access, `{"name":"ci","duration":1,"read_only":true}`)
+	f.Add(uint8(9), "Bearer "+p.Access, "")
+	f.Add(uint8(10), "Bearer "+p.Access, "")
+	f.Add(uint8(11), "Bearer "+p.Access, "")
+	f.Add(uint8(12), "Bearer "+p.Access, "")
+	f.Add(uint8(13), "Bearer "+p.Access, "")
+	f.Add(uint8(14), "Bearer "+p.Access, "")
+	f.Add(uint8(15), "APIKey "+key, `{"name":"UPPER","duration":-1}`)
 
 	routes := []struct{ method, path string }{
 		{"POST", "/iam/auth/jwt/login"},
@@ -634,6 +647,14 @@ func FuzzServe(f *testing.F) {
 		{"POST", "/iam/v2/clients/1001/tokens"},
 		{"DELETE", "/iam/v2/clients/1001/tokens/1"},
 		{"GET", "/iam/v2/clients/1001/tokens"},
+		{"GET", "/cloud/v1/registries/500/76"},
+		{"POST", "/cloud/v1/registries/500/76/1/users"},
+		{"GET", "/cloud/v1/registries/500/76/1/users"},
+		{"POST", "/cloud/v1/registries/500/76/1/users/1/refresh_secret"},
+		{"DELETE", "/cloud/v1/registries/500/76/1/users/1"},
+		{"GET", "/cloud/v2/k8s/clusters/500/76"},
+		{"GET", "/cloud/v2/k8s/clusters/500/76/k8s/config"},
+		{"GET", "/cloud/v2/k8s/clusters/500/76/new/config"},
 	}
 	f.Fuzz(func(t *testing.T, route uint8, auth, body string) {
 		rt := routes[int(route)%len(routes)]

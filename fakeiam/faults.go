@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Endpoint names an IAM route for counters and faults.
+// Endpoint names an IAM or Cloud route for counters and faults.
 type Endpoint string
 
 // The IAM routes of SPEC §2.
@@ -19,6 +19,17 @@ const (
 	CreateToken   Endpoint = "create-token" // POST /iam/v2/clients/{clientId}/tokens
 	DeleteToken   Endpoint = "delete-token" // DELETE /iam/v2/clients/{clientId}/tokens/{tokenId}
 	ListTokens    Endpoint = "list-tokens"  // GET /iam/v2/clients/{clientId}/tokens
+)
+
+// The Cloud routes of SPEC §12.
+const (
+	ListRegistries        Endpoint = "list-registries"         // GET /cloud/v1/registries/{p}/{r}
+	CreateRegistryUser    Endpoint = "create-registry-user"    // POST /cloud/v1/registries/{p}/{r}/{registry_id}/users
+	ListRegistryUsers     Endpoint = "list-registry-users"     // GET /cloud/v1/registries/{p}/{r}/{registry_id}/users
+	DeleteRegistryUser    Endpoint = "delete-registry-user"    // DELETE /cloud/v1/registries/{p}/{r}/{registry_id}/users/{user_id}
+	RefreshRegistrySecret Endpoint = "refresh-registry-secret" // POST /cloud/v1/registries/{p}/{r}/{registry_id}/users/{user_id}/refresh_secret
+	ListClusters          Endpoint = "list-clusters"           // GET /cloud/v2/k8s/clusters/{p}/{r}
+	ClusterConfig         Endpoint = "cluster-config"          // GET /cloud/v2/k8s/clusters/{p}/{r}/{name}/config
 )
 
 // Fault makes an endpoint misbehave. Delay applies first; then the first of Hang,

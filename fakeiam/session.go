@@ -84,10 +84,16 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	s.writeSession(w, c)
 }
 
-func (s *Server) switchAccount(w http.ResponseWriter, r *http.Request) {
+// bearer returns the claims of r's `Bearer <access JWT>` when the token is current.
+func (s *Server) bearer(r *http.Request) (claims, bool) {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	c, ok := s.current(token, typeAccess)
-	if !strings.EqualFold(scheme, "Bearer") || !ok {
+	return c, ok && strings.EqualFold(scheme, "Bearer")
+}
+
+func (s *Server) switchAccount(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.bearer(r)
+	if !ok {
 		writeError(w, http.StatusUnauthorized, fieldNonField, msgInvalidToken)
 		return
 	}
