@@ -1,7 +1,10 @@
 // Package iam is the HTTP client for the Gcore IAM API: password login, token
 // refresh, account switch, credential verification and minting and deleting
 // permanent API tokens (SPEC §2, §12), plus reading the claims of the JWTs it
-// returns.
+// returns. It also makes the few Gcore Cloud calls that turn an IAM session
+// into service credentials (SPEC §12): listing container registries and
+// creating, renewing and deleting registry users; listing Managed Kubernetes
+// clusters and fetching a cluster's client certificate.
 //
 // It owns the wire: request shapes, the retry policy, and turning status codes
 // and Gcore's error bodies into errors callers can branch on. It keeps no state
@@ -31,7 +34,8 @@ const (
 	maxAttempts = 3
 	// firstBackoff is the wait before the second attempt; it doubles after that.
 	firstBackoff = 200 * time.Millisecond
-	// maxBody caps what is read of any response: IAM answers are a few KiB.
+	// maxBody caps what is read of any response: IAM and Cloud answers are a
+	// few KiB, a cluster config or a long list a few tens.
 	maxBody = 1 << 20
 	// maxRetryAfter (seconds) clamps absurd Retry-After values.
 	maxRetryAfter = 24 * 60 * 60
@@ -60,7 +64,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Client calls one Gcore IAM endpoint. It is safe for concurrent use.
+// Client calls one Gcore API endpoint, which serves both IAM and Cloud. It is
+// safe for concurrent use.
 type Client struct {
 	base      *url.URL
 	http      *http.Client
@@ -233,7 +238,7 @@ func (c *Client) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 // (client) the user belongs to.
 func (c *Client) SwitchAccount(ctx context.Context, access string, clientID int64) (Tokens, error) {
 	if clientID <= 0 {
-		return Tokens{}, fmt.Errorf("iam %s: invalid client id %d", opSwitch, clientID)
+		return Tokens{}, fmt.Errorf("%s: invalid client id %d", opSwitch, clientID)
 	}
 	return c.tokens(ctx, request{
 		op: opSwitch, method: http.MethodGet, path: "/iam/auth/jwt/clients/" + strconv.FormatInt(clientID, 10) + "/login",
@@ -246,7 +251,7 @@ func (c *Client) SwitchAccount(ctx context.Context, access string, clientID int6
 // and APIKeyAuthorization.
 func (c *Client) Me(ctx context.Context, authorization string) (Account, error) {
 	if authorization == "" {
-		return Account{}, fmt.Errorf("iam %s: empty authorization", opMe)
+		return Account{}, fmt.Errorf("%s: empty authorization", opMe)
 	}
 	r := request{
 		op: opMe, method: http.MethodGet, path: "/iam/clients/me",
@@ -305,7 +310,7 @@ func (t APIToken) String() string { return fmt.Sprintf("{ID:%d Token:[redacted]}
 // carries the server's message.
 func (c *Client) CreateAPIToken(ctx context.Context, access string, clientID int64, r APITokenRequest) (APIToken, error) {
 	if clientID <= 0 {
-		return APIToken{}, fmt.Errorf("iam %s: invalid client id %d", opCreateToken, clientID)
+		return APIToken{}, fmt.Errorf("%s: invalid client id %d", opCreateToken, clientID)
 	}
 	type role struct {
 		ID   int64  `json:"id,omitempty"`
@@ -350,7 +355,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, access string, clientID int
 // like Me, and a token that is already gone (404) is not an error.
 func (c *Client) DeleteAPIToken(ctx context.Context, access string, clientID, tokenID int64) error {
 	if clientID <= 0 || tokenID <= 0 {
-		return fmt.Errorf("iam %s: invalid client id %d or token id %d", opDeleteToken, clientID, tokenID)
+		return fmt.Errorf("%s: invalid client id %d or token id %d", opDeleteToken, clientID, tokenID)
 	}
 	_, err := c.do(ctx, request{
 		op: opDeleteToken, method: http.MethodDelete, path: tokensPath(clientID) + "/" + strconv.FormatInt(tokenID, 10),
@@ -383,15 +388,16 @@ func (c *Client) tokens(ctx context.Context, r request) (Tokens, error) {
 	return Tokens{Access: t.Access, Refresh: t.Refresh}, nil
 }
 
-// Operation names, as they appear in error messages.
+// Operation names, as they start error messages; the Cloud ones are in
+// cloud.go.
 const (
-	opLogin   = "login"
-	opRefresh = "refresh"
-	opSwitch  = "switch account"
-	opMe      = "me"
+	opLogin   = "iam login"
+	opRefresh = "iam refresh"
+	opSwitch  = "iam switch account"
+	opMe      = "iam me"
 
-	opCreateToken = "create api token"
-	opDeleteToken = "delete api token"
+	opCreateToken = "iam create api token"
+	opDeleteToken = "iam delete api token"
 )
 
 type request struct {
@@ -412,6 +418,9 @@ type request struct {
 	// secrets are scrubbed from anything the server says before it becomes
 	// part of an error message.
 	secrets []string
+	// cloud marks a Cloud call, whose 403, 404 and 409 mean the same
+	// whatever the resource.
+	cloud bool
 }
 
 type response struct {
@@ -427,7 +436,7 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 	if r.body != nil {
 		var err error
 		if payload, err = json.Marshal(r.body); err != nil {
-			return response{}, fmt.Errorf("iam %s: encode request: %w", r.op, err)
+			return response{}, fmt.Errorf("%s: encode request: %w", r.op, err)
 		}
 	}
 	for attempt := 1; ; attempt++ {

@@ -128,17 +128,46 @@ func capture(t *testing.T, got *seenRequest, answer http.HandlerFunc) http.Handl
 	}
 }
 
+// requestCase is one successful call: what the server saw and what the call
+// returned.
+type requestCase struct {
+	name   string
+	ua     string
+	call   func(ctx context.Context, c *Client) (any, error)
+	status int // of the answer; 0 means 200
+	answer string
+	want   any
+	seen   seenRequest
+}
+
+func runRequestCases(t *testing.T, tests []requestCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen seenRequest
+			status := tt.status
+			if status == 0 {
+				status = 200
+			}
+			srv, _ := serve(t, capture(t, &seen, reply(status, tt.answer)))
+			c, _ := newTestClient(t, srv.URL+"/", Options{UserAgent: tt.ua})
+			got, err := tt.call(testCtx(t), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.seen, seen); diff != "" {
+				t.Errorf("request seen by the server (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestRequests(t *testing.T) {
 	wantTokens := Tokens{Access: accessJWT, Refresh: refreshJWT}
-	tests := []struct {
-		name   string
-		ua     string
-		call   func(ctx context.Context, c *Client) (any, error)
-		status int // of the answer; 0 means 200
-		answer string
-		want   any
-		seen   seenRequest
-	}{
+	runRequestCases(t, []requestCase{
 		{
 			name: "login without otp",
 			call: func(ctx context.Context, c *Client) (any, error) {
@@ -250,28 +279,7 @@ func TestRequests(t *testing.T) {
 				Accept: "application/json", UserAgent: "gcore-credential-helper",
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var seen seenRequest
-			status := tt.status
-			if status == 0 {
-				status = 200
-			}
-			srv, _ := serve(t, capture(t, &seen, reply(status, tt.answer)))
-			c, _ := newTestClient(t, srv.URL+"/", Options{UserAgent: tt.ua})
-			got, err := tt.call(testCtx(t), c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("result (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.seen, seen); diff != "" {
-				t.Errorf("request seen by the server (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }
 
 func TestInvalidArgumentsSendNothing(t *testing.T) {
@@ -296,16 +304,46 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 	}
 }
 
+// errorCase is a call that fails after exactly one request.
+type errorCase struct {
+	name    string
+	call    call
+	handler http.HandlerFunc
+	is      error // sentinel the error must match
+	as      any   // the typed error it must be, see checkAs
+	msg     string
+}
+
+func runErrorCases(t *testing.T, tests []errorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, hits := serve(t, tt.handler)
+			c, _ := newTestClient(t, srv.URL, Options{})
+			err := tt.call(testCtx(t), c)
+			if err == nil {
+				t.Fatal("call succeeded, want an error")
+			}
+			if got := err.Error(); got != tt.msg {
+				t.Errorf("error\n got %q\nwant %q", got, tt.msg)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
+			}
+			if tt.as != nil {
+				checkAs(t, err, tt.as)
+			}
+			// None of these is worth repeating: one request each.
+			if n := hits.Load(); n != 1 {
+				t.Errorf("server saw %d requests, want 1", n)
+			}
+		})
+	}
+}
+
 func TestErrors(t *testing.T) {
 	long := strings.Repeat("é", 300)
-	tests := []struct {
-		name    string
-		call    call
-		handler http.HandlerFunc
-		is      error // sentinel the error must match
-		as      any   // the typed error it must be, see checkAs
-		msg     string
-	}{
+	runErrorCases(t, []errorCase{
 		{
 			name: "no active account", call: callLogin,
 			handler: reply(400, `{"errors": {"errors": ["No active account found with the given credentials."]}}`),
@@ -528,30 +566,7 @@ func TestErrors(t *testing.T) {
 			as:      &RateLimitedError{RetryAfter: time.Hour},
 			msg:     "iam refresh: rate limited (429 Too Many Requests), retry after 1h0m0s",
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv, hits := serve(t, tt.handler)
-			c, _ := newTestClient(t, srv.URL, Options{})
-			err := tt.call(testCtx(t), c)
-			if err == nil {
-				t.Fatal("call succeeded, want an error")
-			}
-			if got := err.Error(); got != tt.msg {
-				t.Errorf("error\n got %q\nwant %q", got, tt.msg)
-			}
-			if tt.is != nil && !errors.Is(err, tt.is) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
-			}
-			if tt.as != nil {
-				checkAs(t, err, tt.as)
-			}
-			// None of these is worth repeating: one request each.
-			if n := hits.Load(); n != 1 {
-				t.Errorf("server saw %d requests, want 1", n)
-			}
-		})
-	}
+	})
 }
 
 // checkAs asserts that err is of want's type with the same exported fields
@@ -588,17 +603,47 @@ func checkAs(t *testing.T, err error, want any) {
 	}
 }
 
+// retryCase is a call whose server answers with handlers in turn: how many
+// requests it sees and how long the client waits in between.
+type retryCase struct {
+	name      string
+	call      call
+	handlers  []http.HandlerFunc
+	opts      Options
+	wantErr   any // nil, or the typed error expected (see checkAs)
+	wantHits  int32
+	wantWaits []time.Duration
+}
+
+func runRetryCases(t *testing.T, tests []retryCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, hits := serve(t, tt.handlers...)
+			c, rec := newTestClient(t, srv.URL, tt.opts)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err := tt.call(ctx, c)
+			if tt.wantErr == nil && err != nil {
+				t.Fatalf("call failed: %v", err)
+			}
+			if tt.wantErr != nil {
+				checkAs(t, err, tt.wantErr)
+			}
+			if n := hits.Load(); n != tt.wantHits {
+				t.Errorf("server saw %d requests, want %d", n, tt.wantHits)
+			}
+			waits, _ := rec.recorded()
+			if diff := cmp.Diff(tt.wantWaits, waits); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestRetry(t *testing.T) {
 	fixedNow := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
-	tests := []struct {
-		name      string
-		call      call
-		handlers  []http.HandlerFunc
-		opts      Options
-		wantErr   any // nil, or the typed error expected (see checkAs)
-		wantHits  int32
-		wantWaits []time.Duration
-	}{
+	runRetryCases(t, []retryCase{
 		{
 			name: "login 503 then ok", call: callLogin,
 			handlers: []http.HandlerFunc{reply(503, ``), reply(502, ``), reply(200, tokensBody)},
@@ -699,29 +744,7 @@ func TestRetry(t *testing.T) {
 			wantErr:  &UnavailableError{Status: 503},
 			wantHits: 3, wantWaits: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv, hits := serve(t, tt.handlers...)
-			c, rec := newTestClient(t, srv.URL, tt.opts)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			err := tt.call(ctx, c)
-			if tt.wantErr == nil && err != nil {
-				t.Fatalf("call failed: %v", err)
-			}
-			if tt.wantErr != nil {
-				checkAs(t, err, tt.wantErr)
-			}
-			if n := hits.Load(); n != tt.wantHits {
-				t.Errorf("server saw %d requests, want %d", n, tt.wantHits)
-			}
-			waits, _ := rec.recorded()
-			if diff := cmp.Diff(tt.wantWaits, waits); diff != "" {
-				t.Errorf("waits (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }
 
 func TestBackoffBeyondDeadlineFailsFast(t *testing.T) {
@@ -753,13 +776,16 @@ func TestNoDeadlineBoundsTheWait(t *testing.T) {
 }
 
 // notResent are the calls that must not reach the server twice: a refresh
-// token is single use, and each minted API token counts against the cap.
+// token is single use, each minted API token counts against the cap, and a
+// registry user's secret is shown only by the call that created or renewed it.
 var notResent = []struct {
 	name string
 	call call
 }{
 	{"refresh", callRefresh},
 	{"create api token", callCreateToken},
+	{"create registry user", callCreateRegistryUser},
+	{"refresh registry user secret", callRefreshRegistrySecret},
 }
 
 // TestNotResent guards the calls in notResent: once the request may have
@@ -930,8 +956,13 @@ func TestSecretsNeverShown(t *testing.T) {
 				"message": said,
 				"detail":  strings.ToUpper(said[:1]) + said[1:],
 				"errors":  map[string]any{"password": []string{said}},
-				// A minted token without its id: a malformed create answer.
-				"token": testMintedToken,
+				// Secrets of answers that are malformed for lack of other
+				// fields: a minted token without its id, a registry user
+				// without id and expiry, a cluster config without a host.
+				"token":              testMintedToken,
+				"secret":             testRegistrySecret,
+				"client_key":         clusterKeyB64,
+				"client_certificate": clusterCertB64,
 			})
 			reply(status, string(body))(w, r)
 		}
@@ -940,7 +971,9 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Helper()
 		_, lines := rec.recorded()
 		lines = append(lines, fmt.Sprint(Credentials{Username: "u", Password: testPassword, OTP: testOTP}),
-			fmt.Sprintf("%+v", Tokens{Access: accessJWT, Refresh: refreshJWT}), fmt.Sprintf("%+v", APIToken{ID: 77, Token: testMintedToken}))
+			fmt.Sprintf("%+v", Tokens{Access: accessJWT, Refresh: refreshJWT}), fmt.Sprintf("%+v", APIToken{ID: 77, Token: testMintedToken}),
+			fmt.Sprintf("%+v", RegistryUser{ID: 9, Secret: testRegistrySecret}),
+			fmt.Sprintf("%+v", ClusterConfig{CACertPEM: clusterCAPEM, ClientCertPEM: clusterCertPEM, ClientKeyPEM: clusterKeyPEM}))
 		if err != nil {
 			lines = append(lines, err.Error())
 		}
@@ -956,6 +989,9 @@ func TestSecretsNeverShown(t *testing.T) {
 	calls := map[string]call{
 		"login": callLogin, "refresh": callRefresh, "switch": callSwitch, "me": callMe, "me api key": callMeAPIKey,
 		"create api token": callCreateToken, "delete api token": callDeleteToken,
+		"list registries": callListRegistries, "create registry user": callCreateRegistryUser,
+		"refresh registry user secret": callRefreshRegistrySecret, "delete registry user": callDeleteRegistryUser,
+		"list clusters": callListClusters, "cluster config": callClusterConfig,
 	}
 	for _, status := range statuses {
 		for name, call := range calls {
@@ -964,7 +1000,7 @@ func TestSecretsNeverShown(t *testing.T) {
 				c, rec := newTestClient(t, srv.URL, Options{})
 				err := call(testCtx(t), c)
 				// A delete succeeds on any 2xx, and on 404: already gone.
-				if wantErr := name != "delete api token" || (status != 200 && status != 404); (err != nil) != wantErr {
+				if wantErr := !strings.HasPrefix(name, "delete ") || (status != 200 && status != 404); (err != nil) != wantErr {
 					t.Fatalf("call = %v, want an error: %t", err, wantErr)
 				}
 				noLeak(t, rec, err)
@@ -977,6 +1013,24 @@ func TestSecretsNeverShown(t *testing.T) {
 		tok, err := c.CreateAPIToken(testCtx(t), accessJWT, 512345, APITokenRequest{Name: "ci", RoleID: 1})
 		if err != nil || tok.Token != testMintedToken {
 			t.Fatalf("CreateAPIToken() = %v, %v; want the minted token", tok, err)
+		}
+		noLeak(t, rec, nil)
+	})
+	t.Run("create registry user succeeds", func(t *testing.T) {
+		srv, _ := serve(t, reply(201, registryUserBody))
+		c, rec := newTestClient(t, srv.URL, Options{})
+		u, err := c.CreateRegistryUser(testCtx(t), accessJWT, 1, 2, 3, RegistryUserRequest{Name: "laptop", DurationDays: 1})
+		if err != nil || u.Secret != testRegistrySecret {
+			t.Fatalf("CreateRegistryUser() = %v, %v; want the new user", u, err)
+		}
+		noLeak(t, rec, nil)
+	})
+	t.Run("cluster config succeeds", func(t *testing.T) {
+		srv, _ := serve(t, reply(200, clusterConfigBody(nil)))
+		c, rec := newTestClient(t, srv.URL, Options{})
+		cc, err := c.ClusterConfig(testCtx(t), accessJWT, 1, 2, "prod")
+		if err != nil || string(cc.ClientKeyPEM) != string(clusterKeyPEM) {
+			t.Fatalf("ClusterConfig() = %v, %v; want the config", cc, err)
 		}
 		noLeak(t, rec, nil)
 	})

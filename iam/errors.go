@@ -29,8 +29,16 @@ var (
 	ErrTokenRejected = errors.New("token rejected")
 	// ErrForbidden: an account switch was refused (403 or 404): the user is
 	// not a member of that account; or creating or deleting an API token was
-	// refused (403): the user or their role may not manage tokens there.
+	// refused (403): the user or their role may not manage tokens there; or a
+	// Cloud call was refused (403): the user's role may not do that in that
+	// project.
 	ErrForbidden = errors.New("no access to that account")
+	// ErrNotFound: a Cloud call named something that does not exist (404): a
+	// project, region, registry, registry user or cluster.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a Cloud call would create something that already exists
+	// (409), such as a registry user of the same name.
+	ErrConflict = errors.New("conflict")
 	// ErrInsecureURL: a base URL's scheme would send credentials in the clear.
 	ErrInsecureURL = errors.New("insecure url")
 )
@@ -111,11 +119,14 @@ type kindError struct {
 func (e *kindError) Error() string { return prefix(e.op) + ": " + e.text }
 func (e *kindError) Unwrap() error { return e.kind }
 
+// prefix starts an error message: the operation, which names its service
+// ("iam login", "cloud cluster config"), or "iam" when a caller's fake built
+// the error without one.
 func prefix(op string) string {
 	if op == "" {
 		return "iam"
 	}
-	return "iam " + op
+	return op
 }
 
 func statusText(code int) string {
@@ -146,8 +157,12 @@ func failure(r request, res response) error {
 		}
 	case (res.status == http.StatusForbidden || res.status == http.StatusNotFound) && r.op == opSwitch:
 		e = kindError{text: fmt.Sprintf("no access to that account (%d)", res.status), kind: ErrForbidden}
-	case res.status == http.StatusForbidden && (r.op == opCreateToken || r.op == opDeleteToken):
+	case res.status == http.StatusForbidden && (r.cloud || r.op == opCreateToken || r.op == opDeleteToken):
 		e = kindError{text: "forbidden (403)", kind: ErrForbidden}
+	case res.status == http.StatusNotFound && r.cloud:
+		e = kindError{text: "not found (404)", kind: ErrNotFound}
+	case res.status == http.StatusConflict && r.cloud:
+		e = kindError{text: "conflict (409)", kind: ErrConflict}
 	default:
 		return &APIError{Status: res.status, Message: msg, op: r.op}
 	}
@@ -169,7 +184,8 @@ func mentionsOTP(body []byte) bool {
 
 // serverMessage reads Gcore's error body shapes leniently:
 // {"errors": {"field": ["…"]}}, {"errors": {"errors": ["…"]}}, {"message": "…"}
-// and {"detail": "…"}. Secrets of the request are scrubbed first, in case the
+// (Cloud adds an "exception_class", a Python class name that tells a user
+// nothing) and {"detail": "…"}. Secrets of the request are scrubbed first, in case the
 // server echoes them.
 func serverMessage(body []byte, secrets []string) string {
 	var m map[string]any

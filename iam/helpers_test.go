@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,9 +145,32 @@ const (
 	testAPIKey   = "42_s3cr3tAPIkeyValue"
 	// testMintedToken is what a create api token answer carries.
 	testMintedToken = "77_m1ntedS3cretValue"
+	// testRegistrySecret is a registry user's docker password.
+	testRegistrySecret = "Rg7xQ2mVb9ZsecretPw"
 )
 
-var secrets = []string{testPassword, testOTP, accessJWT, refreshJWT, testAPIKey, testMintedToken}
+// A cluster's certificates and key as Gcore sends them, base64 of PEM. Only
+// the PEM block types are checked, so the DER inside is a stand-in.
+var (
+	clusterCAPEM   = pemOf("CERTIFICATE", "cluster ca certificate der")
+	clusterCertPEM = pemOf("CERTIFICATE", "client certificate der of dev")
+	clusterKeyPEM  = pemOf("RSA PRIVATE KEY", "client private key der 0123456789")
+	clusterCAB64   = base64.StdEncoding.EncodeToString(clusterCAPEM)
+	clusterCertB64 = base64.StdEncoding.EncodeToString(clusterCertPEM)
+	clusterKeyB64  = base64.StdEncoding.EncodeToString(clusterKeyPEM)
+)
+
+func pemOf(blockType, der string) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: []byte(der)})
+}
+
+// secrets must never show in an error or a trace line. Certificates are not
+// secret, but nobody reads them there either.
+var secrets = []string{
+	testPassword, testOTP, accessJWT, refreshJWT, testAPIKey, testMintedToken, testRegistrySecret,
+	string(clusterKeyPEM), clusterKeyB64, base64.StdEncoding.EncodeToString([]byte("client private key der 0123456789")),
+	string(clusterCertPEM), clusterCertB64, string(clusterCAPEM), clusterCAB64,
+}
 
 // mintedBody is a good answer to CreateAPIToken, as Gcore shapes it.
 const mintedBody = `{"id":77,"token":"` + testMintedToken + `","name":"ci","description":"","exp_date":null,"expired":false,` +
