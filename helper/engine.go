@@ -35,6 +35,10 @@ type IAM interface {
 	Me(ctx context.Context, authorization string) (iam.Account, error)
 	CreateAPIToken(ctx context.Context, access string, clientID int64, r iam.APITokenRequest) (iam.APIToken, error)
 	DeleteAPIToken(ctx context.Context, access string, clientID, tokenID int64) error
+	ListRegistries(ctx context.Context, access string, projectID, regionID int64) ([]iam.Registry, error)
+	CreateRegistryUser(ctx context.Context, access string, projectID, regionID, registryID int64, r iam.RegistryUserRequest) (iam.RegistryUser, error)
+	RefreshRegistryUserSecret(ctx context.Context, access string, projectID, regionID, registryID, userID int64) (iam.RegistryUser, error)
+	DeleteRegistryUser(ctx context.Context, access string, projectID, regionID, registryID, userID int64) error
 }
 
 // FailureMemo remembers failed non-interactive logins for a short time so a

@@ -104,6 +104,7 @@ func (m *memMemo) Forget(key string) error {
 
 // fakeIAM issues unsigned JWTs with Gcore's claims and records every call.
 type fakeIAM struct {
+	*fakeCloud
 	mu          sync.Mutex
 	now         func() time.Time
 	accessTTL   time.Duration
@@ -240,7 +241,7 @@ type rig struct {
 
 func newRig() *rig {
 	c := &clock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-	return &rig{clock: c, iam: &fakeIAM{now: c.Now, password: "pw"}, store: &memStore{}, memo: &memMemo{},
+	return &rig{clock: c, iam: &fakeIAM{fakeCloud: &fakeCloud{now: c.Now}, now: c.Now, password: "pw"}, store: &memStore{}, memo: &memMemo{},
 		env: map[string]string{"GCORE_PASSWORD": "pw"}}
 }
 

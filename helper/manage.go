@@ -14,9 +14,10 @@ func (e *Engine) Logout(ctx context.Context) error {
 	if key == "" {
 		return nil
 	}
-	// Minted API keys are deleted at IAM first, while the session can still
-	// authenticate that; a failure does not keep the session from going.
-	revokeErr := e.revokeAPIKey(ctx)
+	// Minted API keys and provisioned registry users are deleted first, while
+	// the session can still authenticate that; a failure does not keep the
+	// session from going.
+	revokeErr := errors.Join(e.revokeAPIKey(ctx), e.revokeRegistryUsers(ctx))
 	unlock, err := e.lock(ctx, key)
 	if err != nil {
 		return errors.Join(revokeErr, err)

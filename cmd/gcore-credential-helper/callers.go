@@ -149,17 +149,33 @@ func (a *app) dockerGet(serverURL string) error {
 	} else if ok {
 		return protocol.WriteDockerCredentials(a.stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: c.Username, Secret: c.Secret})
 	}
+	opts := helper.GetOptions{MinTTL: eng.Profile.MinTTL}
+	if reg, ok := eng.Profile.RegistryFor(host); ok {
+		login, err := eng.RegistryLogin(a.ctx, reg, opts)
+		if err != nil {
+			// docker reads only the sentinel; the reason goes to the terminal.
+			a.fail(err)
+			return errDockerNotFound
+		}
+		return protocol.WriteDockerCredentials(a.stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: login.Username, Secret: login.Secret})
+	}
 	if !helper.HostAllowed(eng.Profile.AllowedHosts, host) {
 		a.debugf("docker get: %s is not in allowed_hosts of profile %q", host, eng.Profile.Name)
 		return errDockerNotFound
 	}
-	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL})
+	tok, err := eng.Token(a.ctx, opts)
 	if err != nil {
-		// docker reads only the sentinel; the reason goes to the terminal.
 		a.fail(err)
 		return errDockerNotFound
 	}
 	return protocol.WriteDockerCredentials(a.stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: tokenUser(eng.Profile, tok), Secret: tok.Value})
+}
+
+// servesDockerHost reports whether the docker persona answers for host with
+// profile p: an allowed host, or a configured Gcore Container Registry.
+func servesDockerHost(p config.Profile, host string) bool {
+	_, registry := p.RegistryFor(host)
+	return registry || helper.HostAllowed(p.AllowedHosts, host)
 }
 
 // tokenUser is the username that goes with a token in the docker and git
@@ -185,7 +201,8 @@ func (a *app) registryFor(eng *helper.Engine) helper.RegistryCredentials {
 
 // hostEngine wires the engine for the profile that serves host: the one named
 // by --profile or GCORE_PROFILE, else the first profile (by name) whose
-// allowed_hosts has host, else the default profile.
+// allowed_hosts or registries have host, else the default profile. (A git
+// request for a registry host still gets nothing: git checks allowed_hosts.)
 func (a *app) hostEngine(host string, signals helper.Signals) (*helper.Engine, error) {
 	e, err := a.loadConfig()
 	if err != nil {
@@ -195,7 +212,7 @@ func (a *app) hostEngine(host string, signals helper.Signals) (*helper.Engine, e
 	if a.profile == "" && a.getenv("GCORE_PROFILE") == "" && host != "" {
 		for _, n := range e.file.ProfileNames() {
 			p, err := config.Resolve(e.file, n, a.getenv, config.Overrides{})
-			if err == nil && helper.HostAllowed(p.AllowedHosts, host) {
+			if err == nil && servesDockerHost(p, host) {
 				name = n
 				break
 			}

@@ -62,10 +62,14 @@ func (a *app) setupKubectl(p config.Profile, write bool) error {
 }
 
 func (a *app) setupDocker(p config.Profile, write bool) error {
-	if len(p.AllowedHosts) == 0 {
-		return fmt.Errorf("profile %q has no allowed_hosts: docker would never get a credential from it", p.Name)
+	hosts := slices.Clone(p.AllowedHosts)
+	for _, r := range p.Registries {
+		hosts = append(hosts, r.Host)
 	}
-	d := clientsetup.Docker{ConfigFile: a.dockerConfig(), Hosts: p.AllowedHosts}
+	if len(hosts) == 0 {
+		return fmt.Errorf("profile %q has no allowed_hosts or registries: docker would never get a credential from it", p.Name)
+	}
+	d := clientsetup.Docker{ConfigFile: a.dockerConfig(), Hosts: slices.Compact(slices.Sorted(slices.Values(hosts)))}
 	if !write {
 		_, err := fmt.Fprint(a.stdout, d.Snippet())
 		return err
