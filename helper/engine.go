@@ -39,6 +39,8 @@ type IAM interface {
 	CreateRegistryUser(ctx context.Context, access string, projectID, regionID, registryID int64, r iam.RegistryUserRequest) (iam.RegistryUser, error)
 	RefreshRegistryUserSecret(ctx context.Context, access string, projectID, regionID, registryID, userID int64) (iam.RegistryUser, error)
 	DeleteRegistryUser(ctx context.Context, access string, projectID, regionID, registryID, userID int64) error
+	ListClusters(ctx context.Context, access string, projectID, regionID int64) ([]iam.Cluster, error)
+	ClusterConfig(ctx context.Context, access string, projectID, regionID int64, name string) (iam.ClusterConfig, error)
 }
 
 // FailureMemo remembers failed non-interactive logins for a short time so a

@@ -122,6 +122,8 @@ type fakeIAM struct {
 	keys        map[int64]iam.APITokenRequest // live minted API keys by id
 	mints       int
 	deleteErr   error // returned by every DeleteAPIToken
+
+	clusterFetches int
 }
 
 func (f *fakeIAM) issue(clientID int64) iam.Tokens {
@@ -567,4 +569,16 @@ func TestRefreshTokenLeavesStoreBeforeItIsSent(t *testing.T) {
 	if sess, _ := decodeSession(data); sess.Refresh == "" {
 		t.Fatal("a refresh that never reached IAM lost the refresh token")
 	}
+}
+
+func (f *fakeIAM) ListClusters(ctx context.Context, access string, p, r int64) ([]iam.Cluster, error) {
+	return []iam.Cluster{{Name: "prod", Status: "Provisioned"}, {Name: "new", Status: "Provisioning"}}, nil
+}
+
+func (f *fakeIAM) ClusterConfig(ctx context.Context, access string, p, r int64, name string) (iam.ClusterConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clusterFetches++
+	return iam.ClusterConfig{Host: "https://127.0.0.1:6443", CACertPEM: []byte("ca"), ClientCertPEM: []byte("cert"),
+		ClientKeyPEM: []byte("key"), ExpiresAt: f.now().Add(2 * 365 * 24 * time.Hour)}, nil
 }

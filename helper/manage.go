@@ -26,6 +26,11 @@ func (e *Engine) Logout(ctx context.Context) error {
 	if err := e.Store.Delete(key); err != nil {
 		return errors.Join(revokeErr, fmt.Errorf("delete session for profile %q: %w", e.Profile.Name, err))
 	}
+	// Cluster certificates live two years; without the session they must
+	// not stay behind either.
+	if err := e.forgetClusters(); err != nil {
+		return errors.Join(revokeErr, fmt.Errorf("delete cluster certificates of profile %q: %w", e.Profile.Name, err))
+	}
 	if e.Memo != nil {
 		_ = e.Memo.Forget(key)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,27 +20,93 @@ type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// runKube is kubectl's exec credential plugin (SPEC §8.2).
-func runKube(a *app, _ *invocation) error {
+// runKube is kubectl's exec credential plugin (SPEC §8.2): the access token,
+// or for a Gcore Managed Kubernetes cluster (SPEC §12) its client certificate.
+func runKube(a *app, in *invocation) error {
 	info, err := protocol.ParseExecInfo(a.getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {
 		return fmt.Errorf("KUBERNETES_EXEC_INFO: %w", err)
+	}
+	cluster, err := kubeCluster(a, in, info)
+	if err != nil {
+		return err
 	}
 	eng, _, _, err := a.engine(overrides{signals: helper.Signals{KubeInteractive: info.Interactive}})
 	if err != nil {
 		return err
 	}
 	minTTL := eng.Profile.MinTTL
-	tok, err := eng.Token(a.ctx, helper.GetOptions{MinTTL: minTTL})
-	if err != nil {
-		return err
-	}
-	st := protocol.ExecCredentialStatus{Token: tok.Value}
-	if !tok.ExpiresAt.IsZero() {
-		// kubectl re-asks once this passes, while the token still has min_ttl left.
-		st.ExpirationTimestamp = tok.ExpiresAt.Add(-minTTL)
+	opts := helper.GetOptions{MinTTL: minTTL}
+	var st protocol.ExecCredentialStatus
+	if cluster != nil {
+		cred, err := eng.Cluster(a.ctx, *cluster, opts)
+		if err != nil {
+			return err
+		}
+		st = protocol.ExecCredentialStatus{ClientCertificateData: string(cred.ClientCertPEM),
+			ClientKeyData: string(cred.ClientKeyPEM), ExpirationTimestamp: cred.ExpiresAt}
+	} else {
+		tok, err := eng.Token(a.ctx, opts)
+		if err != nil {
+			return err
+		}
+		st.Token = tok.Value
+		if !tok.ExpiresAt.IsZero() {
+			// kubectl re-asks once this passes, while the token still has min_ttl left.
+			st.ExpirationTimestamp = tok.ExpiresAt.Add(-minTTL)
+		}
 	}
 	return protocol.WriteExecCredential(a.stdout, info.APIVersion, st)
+}
+
+// kubeCluster reads the Managed Kubernetes cluster to answer for from the
+// flags, else from the kubeconfig cluster's exec extension that kubectl
+// passes with provideClusterInfo (keys cluster, project_id, region_id and
+// profile); nil means "the access token".
+func kubeCluster(a *app, in *invocation, info protocol.ExecInfo) (*helper.ClusterRef, error) {
+	name := in.str("cluster")
+	project, err := in.int64("project-id")
+	if err != nil {
+		return nil, err
+	}
+	region, err := in.int64("region-id")
+	if err != nil {
+		return nil, err
+	}
+	if ext := info.Cluster; ext != nil && ext.Config != nil {
+		str := func(k string) string { s, _ := ext.Config[k].(string); return s }
+		num := func(k string) *int64 {
+			switch v := ext.Config[k].(type) {
+			case float64:
+				n := int64(v)
+				return &n
+			case string:
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+					return &n
+				}
+			}
+			return nil
+		}
+		if name == "" {
+			name = str("cluster")
+		}
+		if project == nil {
+			project = num("project_id")
+		}
+		if region == nil {
+			region = num("region_id")
+		}
+		if a.profile == "" {
+			a.profile = str("profile")
+		}
+	}
+	if name == "" && project == nil && region == nil {
+		return nil, nil
+	}
+	if name == "" || project == nil || region == nil {
+		return nil, usagef("a cluster needs --cluster, --project-id and --region-id (or the same keys in the kubeconfig exec extension)")
+	}
+	return &helper.ClusterRef{Name: name, ProjectID: *project, RegionID: *region}, nil
 }
 
 func isDockerVerb(v string) bool {

@@ -6,11 +6,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/G-Core/gcore-credential-helper/config"
+	"github.com/G-Core/gcore-credential-helper/helper"
 	"github.com/G-Core/gcore-credential-helper/internal/clientsetup"
 	"github.com/G-Core/gcore-credential-helper/internal/completion"
+	"github.com/G-Core/gcore-credential-helper/protocol"
 )
 
 // runSetup prints, or with --write applies, the caller's configuration for
@@ -30,7 +33,11 @@ func runSetup(a *app, in *invocation) error {
 	write := in.on("write")
 	switch in.args[0] {
 	case "kubectl":
-		return a.setupKubectl(p, write)
+		cluster, err := kubeCluster(a, in, protocol.ExecInfo{})
+		if err != nil {
+			return err
+		}
+		return a.setupKubectl(e, p, cluster, write)
 	case "docker":
 		return a.setupDocker(p, write)
 	case "git":
@@ -39,7 +46,10 @@ func runSetup(a *app, in *invocation) error {
 	return usagef("setup: unknown caller %q (want kubectl, docker or git)", in.args[0])
 }
 
-func (a *app) setupKubectl(p config.Profile, write bool) error {
+// setupKubectl writes the exec user, and for a Managed Kubernetes cluster
+// also the cluster (server and CA from the Cloud API, which needs the
+// session) and a context joining them.
+func (a *app) setupKubectl(e *env, p config.Profile, cluster *helper.ClusterRef, write bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program's path: %w", err)
@@ -49,6 +59,19 @@ func (a *app) setupKubectl(p config.Profile, write bool) error {
 		profile = p.Name
 	}
 	k := clientsetup.Kubectl{Kubeconfig: a.kubeconfig(), Command: self, Profile: profile}
+	if cluster != nil {
+		eng, _, err := a.engineFor(e, p, helper.Signals{})
+		if err != nil {
+			return err
+		}
+		cred, err := eng.Cluster(a.ctx, *cluster, helper.GetOptions{MinTTL: p.MinTTL})
+		if err != nil {
+			return err
+		}
+		k.Args = []string{"--cluster", cluster.Name, "--project-id", strconv.FormatInt(cluster.ProjectID, 10),
+			"--region-id", strconv.FormatInt(cluster.RegionID, 10)}
+		k.Cluster = &clientsetup.KubeCluster{Name: cluster.Name, Server: cred.Host, CAPEM: cred.CACertPEM, Use: true}
+	}
 	if !write {
 		_, err := fmt.Fprint(a.stdout, k.Snippet())
 		return err

@@ -3,6 +3,7 @@ package clientsetup
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -24,24 +25,44 @@ const (
 // kubeconfig cannot be edited safely, so the user has to add Kubectl.Snippet by hand.
 var ErrNoKubectl = errors.New("kubectl not found in PATH; add the printed snippet to the kubeconfig by hand")
 
-// Kubectl describes the kubeconfig user whose exec plugin runs the helper's kube command.
+// Kubectl describes the kubeconfig user whose exec plugin runs the helper's kube command and,
+// optionally, the Managed Kubernetes cluster and context that use it.
 type Kubectl struct {
 	// Kubeconfig is the file to edit: $KUBECONFIG's first entry or ~/.kube/config.
 	Kubeconfig string
-	// User is the kubeconfig user name; "" means DefaultKubeUser.
+	// User is the kubeconfig user name; "" means DefaultKubeUser, or "gcore-<cluster name>" with
+	// a Cluster, so that clusters set up one by one do not overwrite each other's exec arguments.
 	User string
 	// Command is the absolute path of the helper binary.
 	Command string
+	// Args are extra exec arguments after "kube" (and before --profile), e.g.
+	// ["--cluster", "prod", "--project-id", "1", "--region-id", "76"].
+	Args []string
 	// Profile is passed as --profile; "" means the default profile.
 	Profile string
 	// APIVersion is the ExecCredential version; "" means DefaultAPIVersion.
 	APIVersion string
 	// Now names backups; nil means time.Now.
 	Now func() time.Time
+	// Cluster, when set, is also written: a kubeconfig cluster entry and a context that joins it
+	// to the user, and (Use) made current.
+	Cluster *KubeCluster
+}
+
+// KubeCluster is a kubeconfig cluster entry and the context of the same name.
+type KubeCluster struct {
+	Name   string // kubeconfig cluster and context name
+	Server string // https URL
+	CAPEM  []byte // the cluster CA, embedded as certificate-authority-data
+	Use    bool   // also `kubectl config use-context`; not part of Kubectl.Snippet
 }
 
 func (k Kubectl) withDefaults() Kubectl {
-	if k.User == "" {
+	switch {
+	case k.User != "":
+	case k.Cluster != nil:
+		k.User = DefaultKubeUser + "-" + k.Cluster.Name
+	default:
 		k.User = DefaultKubeUser
 	}
 	if k.APIVersion == "" {
@@ -55,16 +76,22 @@ func (k Kubectl) withDefaults() Kubectl {
 
 // args are the exec plugin's arguments, shared by Snippet and Apply so they cannot drift.
 func (k Kubectl) args() []string {
-	if k.Profile == "" {
-		return []string{"kube"}
+	args := append([]string{"kube"}, k.Args...)
+	if k.Profile != "" {
+		args = append(args, "--profile", k.Profile)
 	}
-	return []string{"kube", "--profile", k.Profile}
+	return args
 }
 
-// Snippet returns the kubeconfig users: entry to add by hand.
+// Snippet returns the kubeconfig entries to add by hand: the users: entry and, with a Cluster,
+// the clusters: and contexts: entries too (current-context is left to the user).
 func (k Kubectl) Snippet() string {
 	k = k.withDefaults()
 	var b strings.Builder
+	if c := k.Cluster; c != nil {
+		fmt.Fprintf(&b, "clusters:\n- name: %s\n  cluster:\n    certificate-authority-data: %s\n    server: %s\n",
+			yamlScalar(c.Name), base64.StdEncoding.EncodeToString(c.CAPEM), yamlScalar(c.Server))
+	}
 	fmt.Fprintf(&b, "users:\n- name: %s\n  user:\n    exec:\n", yamlScalar(k.User))
 	fmt.Fprintf(&b, "      apiVersion: %s\n      command: %s\n      args:\n",
 		yamlScalar(k.APIVersion), yamlScalar(k.Command))
@@ -72,17 +99,25 @@ func (k Kubectl) Snippet() string {
 		fmt.Fprintf(&b, "      - %s\n", yamlScalar(a))
 	}
 	b.WriteString("      interactiveMode: IfAvailable\n      provideClusterInfo: false\n")
+	if c := k.Cluster; c != nil {
+		fmt.Fprintf(&b, "contexts:\n- name: %s\n  context:\n    cluster: %s\n    user: %s\n",
+			yamlScalar(c.Name), yamlScalar(c.Name), yamlScalar(k.User))
+	}
 	return b.String()
 }
 
-// Apply adds or updates the user entry through the real kubectl, since re-encoding a kubeconfig
-// ourselves would need a YAML library and could lose what kubectl understands. kubectl edits a
-// copy beside the file; the file is replaced (after a backup) only when the copy means something
-// different, so a run that changes nothing leaves the file byte for byte as it was.
+// Apply adds or updates the user entry (and the Cluster's entries) through the real kubectl,
+// since re-encoding a kubeconfig ourselves would need a YAML library and could lose what kubectl
+// understands. kubectl edits a copy beside the file; the file is replaced (after a backup) only
+// when the copy means something different, so a run that changes nothing leaves the file byte
+// for byte as it was.
 func (k Kubectl) Apply(ctx context.Context) (changed bool, backupPath string, err error) {
 	k = k.withDefaults()
 	if k.Kubeconfig == "" || k.Command == "" {
 		return false, "", errors.New("set up kubectl: kubeconfig path and helper command are required")
+	}
+	if c := k.Cluster; c != nil && (c.Name == "" || c.Server == "" || len(c.CAPEM) == 0) {
+		return false, "", errors.New("set up kubectl: cluster name, server and CA are required")
 	}
 	bin, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -102,6 +137,17 @@ func (k Kubectl) Apply(ctx context.Context) (changed bool, backupPath string, er
 	}
 	defer os.Remove(tmp)
 
+	var cmds [][]string
+	if c := k.Cluster; c != nil {
+		// kubectl embeds a CA only from a file; the temporary one sits beside the kubeconfig.
+		ca, err := writeTemp(path, c.CAPEM)
+		if err != nil {
+			return false, "", err
+		}
+		defer os.Remove(ca)
+		cmds = append(cmds, []string{"config", "set-cluster", "--server=" + c.Server,
+			"--certificate-authority=" + ca, "--embed-certs=true", "--", c.Name})
+	}
 	set := []string{"config", "set-credentials",
 		"--exec-command=" + k.Command,
 		"--exec-api-version=" + k.APIVersion,
@@ -115,9 +161,18 @@ func (k Kubectl) Apply(ctx context.Context) (changed bool, backupPath string, er
 		}
 		set = append(set, "--exec-arg="+field)
 	}
-	set = append(set, "--", k.User) // a user name may start with "-"
-	if _, err := runKubectl(ctx, bin, tmp, set...); err != nil {
-		return false, "", err
+	set = append(set, "--", k.User) // a name may start with "-"
+	cmds = append(cmds, set)
+	if c := k.Cluster; c != nil {
+		cmds = append(cmds, []string{"config", "set-context", "--cluster=" + c.Name, "--user=" + k.User, "--", c.Name})
+		if c.Use {
+			cmds = append(cmds, []string{"config", "use-context", "--", c.Name})
+		}
+	}
+	for _, args := range cmds {
+		if _, err := runKubectl(ctx, bin, tmp, args...); err != nil {
+			return false, "", err
+		}
 	}
 	updated, err := os.ReadFile(tmp)
 	if err != nil {

@@ -2,6 +2,7 @@ package clientsetup
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // existingKubeconfig has what setup must keep: another user, cluster and context, the current
@@ -284,6 +286,32 @@ func TestKubectlSnippet(t *testing.T) {
       interactiveMode: IfAvailable
       provideClusterInfo: false
 `},
+		{"cluster", Kubectl{Command: "/opt/gch", Args: []string{"--cluster", "k8s prod", "--project-id", "1"},
+			Cluster: &KubeCluster{Name: "k8s prod", Server: "https://k8s.example:6443", CAPEM: []byte("CA"), Use: true}}, `clusters:
+- name: "k8s prod"
+  cluster:
+    certificate-authority-data: Q0E=
+    server: "https://k8s.example:6443"
+users:
+- name: "gcore-k8s prod"
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: /opt/gch
+      args:
+      - kube
+      - --cluster
+      - "k8s prod"
+      - --project-id
+      - "1"
+      interactiveMode: IfAvailable
+      provideClusterInfo: false
+contexts:
+- name: "k8s prod"
+  context:
+    cluster: "k8s prod"
+    user: "gcore-k8s prod"
+`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -365,4 +393,114 @@ func FuzzYAMLScalar(f *testing.F) {
 			t.Fatalf("yamlScalar(%q) = %s, unquotes to %q, %v", s, q, u, err)
 		}
 	})
+}
+
+// testCA stands in for a cluster CA: kubectl embeds the file's bytes without parsing them.
+const testCA = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdCBjYQ==\n-----END CERTIFICATE-----\n"
+
+func TestKubectlApplyCluster(t *testing.T) {
+	requireTool(t, "kubectl")
+	home := isolate(t)
+	dir := filepath.Join(home, ".kube")
+	path := filepath.Join(dir, "config")
+	writeFile(t, path, existingKubeconfig)
+	before := kubectlView(t, path)
+	k := Kubectl{Kubeconfig: path, Command: "/opt/gcore/gcore-credential-helper", Profile: "prod", Now: fixedNow,
+		Args:    []string{"--cluster", "k8s-prod", "--project-id", "1", "--region-id", "76"},
+		Cluster: &KubeCluster{Name: "k8s-prod", Server: "https://k8s.example:6443", CAPEM: []byte(testCA), Use: true}}
+	ctx := context.Background()
+
+	changed, bak, err := k.Apply(ctx)
+	if err != nil || !changed || bak == "" {
+		t.Fatalf("Apply() = %v, %q, %v; want a change and a backup", changed, bak, err)
+	}
+	out, err := exec.Command("kubectl", "--kubeconfig="+path, "config", "view", "--raw", "-o",
+		`jsonpath={.clusters[?(@.name=="k8s-prod")].cluster.server} {.clusters[?(@.name=="k8s-prod")].cluster.certificate-authority-data}`).Output()
+	if err != nil {
+		t.Fatalf("kubectl config view: %v", err)
+	}
+	server, caData, _ := strings.Cut(string(out), " ")
+	if ca, err := base64.StdEncoding.DecodeString(caData); server != k.Cluster.Server || err != nil || string(ca) != testCA {
+		t.Errorf("cluster server %q, CA %q (%v); want %q and the CA embedded", server, ca, err, k.Cluster.Server)
+	}
+	after := kubectlView(t, path)
+	if diff := cmp.Diff(wantExec(k.Command, "kube", "--cluster", "k8s-prod", "--project-id", "1", "--region-id", "76",
+		"--profile", "prod"), after.user("gcore-k8s-prod")); diff != "" {
+		t.Errorf("user gcore-k8s-prod (-want +got):\n%s", diff)
+	}
+	// kubectl sorts entries by name.
+	byName := cmpopts.SortSlices(func(a, b map[string]any) bool { return a["name"].(string) < b["name"].(string) })
+	wantClusters := append(before.Clusters, map[string]any{"name": "k8s-prod", "cluster": map[string]any{
+		"server": "https://k8s.example:6443", "certificate-authority-data": base64.StdEncoding.EncodeToString([]byte(testCA))}})
+	if diff := cmp.Diff(wantClusters, after.Clusters, byName); diff != "" {
+		t.Errorf("clusters (-want +got):\n%s", diff)
+	}
+	wantContexts := append(before.Contexts, map[string]any{"name": "k8s-prod",
+		"context": map[string]any{"cluster": "k8s-prod", "user": "gcore-k8s-prod"}})
+	if diff := cmp.Diff(wantContexts, after.Contexts, byName); diff != "" {
+		t.Errorf("contexts (-want +got):\n%s", diff)
+	}
+	if after.CurrentContext != "k8s-prod" {
+		t.Errorf("current-context %q, want k8s-prod", after.CurrentContext)
+	}
+	if diff := cmp.Diff(before.user("admin"), after.user("admin")); diff != "" {
+		t.Errorf("user admin changed (-before +after):\n%s", diff)
+	}
+
+	applied := readString(t, path)
+	changed, bak2, err := k.Apply(ctx)
+	if err != nil || changed || bak2 != "" {
+		t.Errorf("second Apply() = %v, %q, %v; want no change", changed, bak2, err)
+	}
+	if readString(t, path) != applied {
+		t.Error("second Apply rewrote the file")
+	}
+	// Only the backup is new: the temporary copy and CA file are gone.
+	if diff := cmp.Diff([]string{"config", filepath.Base(bak)}, dirNames(t, dir)); diff != "" {
+		t.Errorf("directory (-want +got):\n%s", diff)
+	}
+}
+
+// TestKubectlClusterSnippetMatchesApply checks the cluster, user and context entries of the
+// snippet mean what Apply writes, for names YAML would misread unquoted.
+func TestKubectlClusterSnippetMatchesApply(t *testing.T) {
+	requireTool(t, "kubectl")
+	home := isolate(t)
+	for i, name := range []string{"prod", "true", "123", "a: b", "-", "- x", "a,b", "new\nline", "ünï", " lead"} {
+		t.Run(strconv.Quote(name), func(t *testing.T) {
+			k := Kubectl{Command: "/opt/gch", Args: []string{"--cluster", name},
+				Cluster: &KubeCluster{Name: name, Server: "https://k8s.example:6443/x y", CAPEM: []byte(testCA)}}
+			snippetFile := filepath.Join(home, strconv.Itoa(i)+"-snippet")
+			writeFile(t, snippetFile, "apiVersion: v1\nkind: Config\n"+k.Snippet())
+			k.Kubeconfig = filepath.Join(home, strconv.Itoa(i)+"-applied")
+			if _, _, err := k.Apply(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(kubectlView(t, k.Kubeconfig), kubectlView(t, snippetFile)); diff != "" {
+				t.Errorf("snippet differs from Apply (-apply +snippet):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestKubectlApplyClusterIncomplete(t *testing.T) {
+	tests := []struct {
+		name string
+		c    KubeCluster
+	}{
+		{"no name", KubeCluster{Server: "https://k8s.example", CAPEM: []byte(testCA)}},
+		{"no server", KubeCluster{Name: "prod", CAPEM: []byte(testCA)}},
+		{"no CA", KubeCluster{Name: "prod", Server: "https://k8s.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config")
+			if _, _, err := (Kubectl{Kubeconfig: path, Command: "/x", Cluster: &tt.c}).Apply(context.Background()); err == nil {
+				t.Error("Apply succeeded, want an error")
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("kubeconfig created: %v", err)
+			}
+		})
+	}
 }
