@@ -44,6 +44,11 @@ func TestManagedKubernetesWithRealKubectl(t *testing.T) {
 		t.Errorf("a second kubectl call fetched the cluster config again (%d → %d)", fetches, got)
 	}
 
+	status := w.ok(nil, "status")
+	if !strings.Contains(status, "cluster:   600/76/prod, certificate expires") || strings.Contains(status, "PRIVATE KEY") {
+		t.Errorf("status does not show the cached cluster certificate (or shows its key):\n%s", status)
+	}
+
 	w.ok(nil, "logout", "--yes")
 	res = w.client(env, "", kubectl, "get", "--raw", "/version")
 	if res.ExitCode == 0 {

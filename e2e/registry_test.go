@@ -77,6 +77,10 @@ func TestRegistryUserThroughDockerClient(t *testing.T) {
 	}
 	configure()
 
+	if status := w.ok(nil, "status"); !strings.Contains(status, "registry:  "+host+" as "+renewed.Username) || strings.Contains(status, renewed.Secret) {
+		t.Errorf("status does not show the registry user (or shows its secret):\n%s", status)
+	}
+
 	// A credential stored with docker login wins over provisioning.
 	mine := &credentials.Credentials{ServerURL: host, Username: "robot", Secret: "stored-not-a-secret"}
 	if err := client.Store(program, mine); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,23 @@ type Status struct {
 	// APIKeyID and APIKeyExpiresAt describe the minted short-lived API key.
 	APIKeyID        int64     `json:"api_key_id,omitempty"`
 	APIKeyExpiresAt time.Time `json:"api_key_expires_at,omitzero"`
+	// RegistryUsers are the provisioned Container Registry users.
+	RegistryUsers []RegistryUserStatus `json:"registry_users,omitempty"`
+	// Clusters are the cached Managed Kubernetes client certificates.
+	Clusters []ClusterStatus `json:"clusters,omitempty"`
+}
+
+// RegistryUserStatus describes a provisioned registry user, without its secret.
+type RegistryUserStatus struct {
+	Host      string    `json:"host"`
+	Username  string    `json:"username"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ClusterStatus describes a cached cluster certificate, without the key.
+type ClusterStatus struct {
+	Cluster       string    `json:"cluster"` // project/region/name
+	CertExpiresAt time.Time `json:"certificate_expires_at"`
 }
 
 // Status reads the profile's session, lock-free.
@@ -102,6 +120,17 @@ func (e *Engine) Status() (Status, error) {
 	st.Fresh = e.servable(sess, e.Now(), e.Profile.MinTTL)
 	if k, err := e.loadAPIKey(e.apiKeyKey()); err == nil && k != nil {
 		st.APIKeyID, st.APIKeyExpiresAt = k.ID, k.ExpiresAt
+	}
+	for _, reg := range e.Profile.Registries {
+		if u, err := e.loadRegistryUser(e.registryUserKey(reg.Host)); err == nil && u != nil {
+			st.RegistryUsers = append(st.RegistryUsers, RegistryUserStatus{Host: reg.Host, Username: u.Name, ExpiresAt: u.ExpiresAt})
+		}
+	}
+	keys, _ := e.clusterKeys()
+	for _, k := range keys {
+		if c, ok, err := e.loadCluster(k); err == nil && ok {
+			st.Clusters = append(st.Clusters, ClusterStatus{Cluster: strings.TrimPrefix(k, key+"/cluster/"), CertExpiresAt: c.CertExpiresAt})
+		}
 	}
 	return st, nil
 }

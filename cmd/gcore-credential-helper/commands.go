@@ -259,6 +259,12 @@ func writeStatus(a *app, r profileStatus) {
 	if r.APIKeyID != 0 {
 		fmt.Fprintf(w, "  api key:   id %d, expires %s (%s)\n", r.APIKeyID, r.APIKeyExpiresAt.UTC().Format(time.RFC3339), until(now, r.APIKeyExpiresAt))
 	}
+	for _, u := range r.RegistryUsers {
+		fmt.Fprintf(w, "  registry:  %s as %s, expires %s (%s)\n", u.Host, u.Username, u.ExpiresAt.UTC().Format(time.RFC3339), until(now, u.ExpiresAt))
+	}
+	for _, c := range r.Clusters {
+		fmt.Fprintf(w, "  cluster:   %s, certificate expires %s\n", c.Cluster, c.CertExpiresAt.UTC().Format(time.RFC3339))
+	}
 }
 
 func until(now, t time.Time) string {
