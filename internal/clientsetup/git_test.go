@@ -36,12 +36,6 @@ func gitList(t *testing.T, file string) []string {
 	return splitNUL(out)
 }
 
-func gitGetAll(t *testing.T, file, key string) []string {
-	t.Helper()
-	out, _ := exec.Command("git", "config", "--file", file, "-z", "--get-all", key).Output()
-	return splitNUL(out)
-}
-
 func TestGitApply(t *testing.T) {
 	requireTool(t, "git")
 	home := isolate(t)

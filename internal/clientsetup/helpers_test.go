@@ -55,16 +55,6 @@ func readString(t *testing.T, path string) string {
 	return string(b)
 }
 
-// backups lists the backups of path.
-func backups(t *testing.T, path string) []string {
-	t.Helper()
-	m, err := filepath.Glob(path + ".bak-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // dirNames lists a directory, so tests can prove no temporary file was left behind.
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
