@@ -15,7 +15,7 @@ FUZZBRIEF ?= 1000x
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test bench demo lint fuzz install clean
+.PHONY: all build test cross bench demo lint fuzz install clean
 
 all: build
 
@@ -26,10 +26,20 @@ build:
 	$(GO) build -trimpath -o $(BIN)/fake-gcore-iam ./cmd/fake-gcore-iam
 
 # The race detector needs cgo.
-test:
+test: cross
 	$(GO) vet ./...
 	./scripts/fuzz.sh $(FUZZBRIEF)
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+# The binary must build for every platform we ship; without cgo a macOS build
+# has no Keychain and falls back to the encrypted file (install.sh builds
+# macOS with cgo).
+CROSS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+cross:
+	@for t in $(CROSS); do \
+	  echo "build $$t"; \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/gcore-credential-helper || exit 1; \
+	done
 
 bench:
 	$(GO) run ./bench

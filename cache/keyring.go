@@ -140,6 +140,12 @@ func keyringName(key string) string {
 	return b.String()
 }
 
+// KeyringCompiledIn reports whether this build has the named OS keyring
+// backend at all: macOS's Keychain, for one, needs a cgo build.
+func KeyringCompiledIn(backend string) bool {
+	return slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend))
+}
+
 // SecretServiceReachable reports whether a Secret Service (GNOME Keyring,
 // KeePassXC, KWallet's bridge) is running or activatable on the session bus
 // named by env. It never starts a bus, gives up after a second, and is meant

@@ -234,3 +234,12 @@ func TestSecretServiceReachable(t *testing.T) {
 		t.Error("SecretServiceReachable = false while the name is owned")
 	}
 }
+
+func TestKeyringCompiledIn(t *testing.T) {
+	if !KeyringCompiledIn("pass") || !KeyringCompiledIn("file") {
+		t.Error("pass and file are in every build")
+	}
+	if KeyringCompiledIn("no-such-backend") {
+		t.Error("an unknown backend is not compiled in")
+	}
+}

@@ -159,15 +159,24 @@ func storeDir(paths config.Paths) string { return filepath.Join(paths.DataDir, "
 func (a *app) autoBackend() string {
 	switch runtime.GOOS {
 	case "darwin":
-		return "keychain"
+		return compiledInOrFile("keychain")
 	case "windows":
-		return "wincred"
+		return compiledInOrFile("wincred")
 	}
 	if addr := a.getenv("DBUS_SESSION_BUS_ADDRESS"); addr == "" || strings.HasPrefix(addr, "disabled:") {
 		return "file"
 	}
 	if cache.SecretServiceReachable(a.getenv) {
 		return "secret-service"
+	}
+	return "file"
+}
+
+// compiledInOrFile is the platform keyring when this build has it (a macOS
+// build without cgo has no Keychain), else the encrypted file.
+func compiledInOrFile(backend string) string {
+	if cache.KeyringCompiledIn(backend) {
+		return backend
 	}
 	return "file"
 }
