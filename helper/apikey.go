@@ -2,11 +2,9 @@ package helper
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/G-Core/gcore-credential-helper/cache"
 	"github.com/G-Core/gcore-credential-helper/config"
 	"github.com/G-Core/gcore-credential-helper/iam"
 	"github.com/G-Core/gcore-credential-helper/internal/tlv"
@@ -227,17 +225,6 @@ func (e *Engine) saveAPIKey(key string, k *apiKey) error {
 }
 
 func (e *Engine) loadAPIKey(key string) (*apiKey, error) {
-	data, err := e.Store.Get(key)
-	if errors.Is(err, cache.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read API key of profile %q: %w", e.Profile.Name, err)
-	}
-	k, err := decodeAPIKey(data)
-	if err != nil {
-		e.debugf("ignoring unreadable API key record of profile %q: %v", e.Profile.Name, err)
-		return nil, nil
-	}
-	return k, nil
+	k, _, err := loadRecord(e, key, "API key", decodeAPIKey)
+	return k, err
 }

@@ -218,17 +218,5 @@ func (e *Engine) forgetClusters() error {
 }
 
 func (e *Engine) loadCluster(key string) (ClusterCredential, bool, error) {
-	data, err := e.Store.Get(key)
-	if errors.Is(err, cache.ErrNotFound) {
-		return ClusterCredential{}, false, nil
-	}
-	if err != nil {
-		return ClusterCredential{}, false, fmt.Errorf("read cluster certificate of profile %q: %w", e.Profile.Name, err)
-	}
-	c, err := decodeCluster(data)
-	if err != nil {
-		e.debugf("ignoring unreadable cluster record: %v", err)
-		return ClusterCredential{}, false, nil
-	}
-	return c, true, nil
+	return loadRecord(e, key, "cluster certificate", decodeCluster)
 }

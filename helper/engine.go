@@ -226,21 +226,28 @@ func (e *Engine) lock(ctx context.Context, key string) (func(), error) {
 
 // load reads the session for key; a missing one is (nil, nil).
 func (e *Engine) load(key string) (*Session, error) {
+	s, _, err := loadRecord(e, key, "session", decodeSession)
+	return s, err
+}
+
+// loadRecord reads and decodes the record stored under key. A missing record
+// is (zero, false, nil). So is an unreadable one: it is not a reason to fail
+// forever, the next write replaces it (the trace says so).
+func loadRecord[T any](e *Engine, key, what string, decode func([]byte) (T, error)) (T, bool, error) {
+	var zero T
 	data, err := e.Store.Get(key)
 	if errors.Is(err, cache.ErrNotFound) {
-		return nil, nil
+		return zero, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read session for profile %q: %w", e.Profile.Name, err)
+		return zero, false, fmt.Errorf("read %s of profile %q: %w", what, e.Profile.Name, err)
 	}
-	sess, err := decodeSession(data)
+	v, err := decode(data)
 	if err != nil {
-		// An unreadable record is not a reason to fail forever: it is replaced
-		// by the next login.
-		e.debugf("ignoring unreadable session for profile %q: %v", e.Profile.Name, err)
-		return nil, nil
+		e.debugf("ignoring unreadable %s of profile %q: %v", what, e.Profile.Name, err)
+		return zero, false, nil
 	}
-	return sess, nil
+	return v, true, nil
 }
 
 func (e *Engine) save(key string, s *Session) error {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/G-Core/gcore-credential-helper/cache"
 	"github.com/G-Core/gcore-credential-helper/config"
 	"github.com/G-Core/gcore-credential-helper/iam"
 	"github.com/G-Core/gcore-credential-helper/internal/tlv"
@@ -223,17 +222,6 @@ func (e *Engine) revokeRegistryUsers(ctx context.Context) error {
 }
 
 func (e *Engine) loadRegistryUser(key string) (*registryUser, error) {
-	data, err := e.Store.Get(key)
-	if errors.Is(err, cache.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read registry user of profile %q: %w", e.Profile.Name, err)
-	}
-	u, err := decodeRegistryUser(data)
-	if err != nil {
-		e.debugf("ignoring unreadable registry user record: %v", err)
-		return nil, nil
-	}
-	return u, nil
+	u, _, err := loadRecord(e, key, "registry user", decodeRegistryUser)
+	return u, err
 }
