@@ -560,3 +560,18 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Ping reaches IAM without credentials and returns the server's clock, read
+// from its Date header: `doctor` checks reachability and clock skew with it.
+// Any HTTP answer (a 401 is the expected one) proves IAM is reachable.
+func (c *Client) Ping(ctx context.Context) (time.Time, error) {
+	res, err := c.send(ctx, request{op: "iam ping", method: http.MethodGet, path: "/iam/clients/me"}, nil, 1)
+	if err != nil {
+		return time.Time{}, &UnavailableError{op: "iam ping", Err: err}
+	}
+	date, err := http.ParseTime(res.header.Get("Date"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("iam ping: no usable Date header (status %d)", res.status)
+	}
+	return date, nil
+}

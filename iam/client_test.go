@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
@@ -1055,5 +1056,30 @@ func TestDebugf(t *testing.T) {
 		if !strings.HasPrefix(lines[i], w) {
 			t.Errorf("trace line %d = %q, want prefix %q", i, lines[i], w)
 		}
+	}
+}
+
+func TestPing(t *testing.T) {
+	date := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			t.Error("ping sent credentials")
+		}
+		w.Header().Set("Date", date.Format(http.TimeFormat))
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Ping(context.Background())
+	if err != nil || !got.Equal(date) {
+		t.Fatalf("Ping = %s, %v; want %s", got, err, date)
+	}
+	srv.Close()
+	var unavailable *UnavailableError
+	if _, err := c.Ping(context.Background()); !errors.As(err, &unavailable) {
+		t.Fatalf("Ping of a closed server: %v, want an UnavailableError", err)
 	}
 }

@@ -68,6 +68,8 @@ func commands() []*command {
 		{name: "status", summary: "show profiles and their sessions, never a secret", run: runStatus,
 			flags:   []flagSpec{{long: "json", help: "print JSON"}},
 			example: "  " + programName + " status --json"},
+		{name: "doctor", summary: "check the configuration, storage, keyrings, IAM and the clock, with fixes", run: runDoctor,
+			example: "  gcore-credential-helper doctor --profile staging"},
 		{name: "version", summary: "print version information", run: runVersion,
 			example: "  " + programName + " version"},
 	}
