@@ -21,7 +21,7 @@ func BenchmarkHit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = s.Lock() })
+	b.Cleanup(func() { _ = LockStore(opts.Dir, kc) })
 	token := make([]byte, 2048) // an access+refresh pair with metadata
 	if err := s.Put("session", token); err != nil {
 		b.Fatal(err)

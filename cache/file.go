@@ -55,12 +55,11 @@ type KeyCache interface {
 // AES-256-GCM file per entry in a private directory. It is safe for
 // concurrent use by goroutines and processes; the last Put of a key wins.
 type FileStore struct {
-	dir      string
-	id       string
-	aead     cipher.AEAD
-	nameKey  []byte
-	keyCache KeyCache
-	cached   bool
+	dir     string
+	id      string
+	aead    cipher.AEAD
+	nameKey []byte
+	cached  bool
 }
 
 // OpenFile opens the store in opts.Dir, creating the directory and the store
@@ -205,11 +204,10 @@ func newFileStore(opts FileOptions, m metadata, key []byte) (*FileStore, error) 
 		return nil, fmt.Errorf("unlock credential store in %s: %w", opts.Dir, ErrWrongPassphrase)
 	}
 	return &FileStore{
-		dir:      opts.Dir,
-		id:       m.ID,
-		aead:     aead,
-		nameKey:  key[encKeySize:],
-		keyCache: opts.KeyCache,
+		dir:     opts.Dir,
+		id:      m.ID,
+		aead:    aead,
+		nameKey: key[encKeySize:],
 	}, nil
 }
 
@@ -292,18 +290,6 @@ func LockStore(dir string, keys KeyCache) error {
 		return err
 	}
 	if err := keys.Forget(m.ID); err != nil {
-		return fmt.Errorf("forget cached store key: %w", err)
-	}
-	return nil
-}
-
-// Lock forgets the cached key, so the next process must ask for the
-// passphrase again. This FileStore stays usable.
-func (s *FileStore) Lock() error {
-	if s.keyCache == nil {
-		return nil
-	}
-	if err := s.keyCache.Forget(s.id); err != nil {
 		return fmt.Errorf("forget cached store key: %w", err)
 	}
 	return nil

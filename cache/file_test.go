@@ -125,7 +125,7 @@ func TestFileStoreReopen(t *testing.T) {
 			t.Errorf("prompts (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("cached key skips the passphrase until Lock", func(t *testing.T) {
+	t.Run("cached key skips the passphrase until LockStore", func(t *testing.T) {
 		ts := newTestStore(t)
 		if ts.KeyCached() {
 			t.Error("KeyCached() = true for a store just created")
@@ -140,17 +140,17 @@ func TestFileStoreReopen(t *testing.T) {
 		if got, err := s.Get("a"); err != nil || string(got) != "1" {
 			t.Errorf("Get after reopen = %q, %v", got, err)
 		}
-		if err := s.Lock(); err != nil {
+		if err := LockStore(ts.opts.Dir, ts.opts.KeyCache); err != nil {
 			t.Fatal(err)
 		}
 		var prompts []prompt
 		opts := ts.opts
 		opts.Passphrase = recordingPassphrase(testPass, &prompts)
 		if s, err := OpenFile(opts); err != nil || s.KeyCached() {
-			t.Fatalf("open after Lock: KeyCached %v, %v", s != nil && s.KeyCached(), err)
+			t.Fatalf("open after LockStore: KeyCached %v, %v", s != nil && s.KeyCached(), err)
 		}
 		if len(prompts) != 1 {
-			t.Errorf("open after Lock asked %d times, want 1", len(prompts))
+			t.Errorf("open after LockStore asked %d times, want 1", len(prompts))
 		}
 		ts.reopen(t) // cached again
 	})

@@ -154,7 +154,7 @@ func TestFileStoreWithKernelKeyCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Lock() })
+	t.Cleanup(func() { _ = LockStore(opts.Dir, kc) })
 	if err := s.Put("a", []byte("1")); err != nil {
 		t.Fatal(err)
 	}
