@@ -27,9 +27,12 @@ func runKube(a *app, in *invocation) error {
 	if err != nil {
 		return fmt.Errorf("KUBERNETES_EXEC_INFO: %w", err)
 	}
-	cluster, err := kubeCluster(a, in, info)
+	cluster, profile, err := kubeCluster(in, info)
 	if err != nil {
 		return err
+	}
+	if a.profile == "" {
+		a.profile = profile // --profile still wins over the kubeconfig extension
 	}
 	eng, _, _, err := a.engine(overrides{signals: helper.Signals{KubeInteractive: info.Interactive}})
 	if err != nil {
@@ -62,16 +65,16 @@ func runKube(a *app, in *invocation) error {
 // kubeCluster reads the Managed Kubernetes cluster to answer for from the
 // flags, else from the kubeconfig cluster's exec extension that kubectl
 // passes with provideClusterInfo (keys cluster, project_id, region_id and
-// profile); nil means "the access token".
-func kubeCluster(a *app, in *invocation, info protocol.ExecInfo) (*helper.ClusterRef, error) {
+// profile, which it also returns); a nil cluster means "the access token".
+func kubeCluster(in *invocation, info protocol.ExecInfo) (cluster *helper.ClusterRef, profile string, err error) {
 	name := in.str("cluster")
 	project, err := in.int64("project-id")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	region, err := in.int64("region-id")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if ext := info.Cluster; ext != nil && ext.Config != nil {
 		str := func(k string) string { s, _ := ext.Config[k].(string); return s }
@@ -96,17 +99,15 @@ func kubeCluster(a *app, in *invocation, info protocol.ExecInfo) (*helper.Cluste
 		if region == nil {
 			region = num("region_id")
 		}
-		if a.profile == "" {
-			a.profile = str("profile")
-		}
+		profile = str("profile")
 	}
 	if name == "" && project == nil && region == nil {
-		return nil, nil
+		return nil, profile, nil
 	}
 	if name == "" || project == nil || region == nil {
-		return nil, usagef("a cluster needs --cluster, --project-id and --region-id (or the same keys in the kubeconfig exec extension)")
+		return nil, "", usagef("a cluster needs --cluster, --project-id and --region-id (or the same keys in the kubeconfig exec extension)")
 	}
-	return &helper.ClusterRef{Name: name, ProjectID: *project, RegionID: *region}, nil
+	return &helper.ClusterRef{Name: name, ProjectID: *project, RegionID: *region}, profile, nil
 }
 
 func isDockerVerb(v string) bool {

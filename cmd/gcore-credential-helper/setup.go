@@ -33,7 +33,7 @@ func runSetup(a *app, in *invocation) error {
 	write := in.on("write")
 	switch in.args[0] {
 	case "kubectl":
-		cluster, err := kubeCluster(a, in, protocol.ExecInfo{})
+		cluster, _, err := kubeCluster(in, protocol.ExecInfo{})
 		if err != nil {
 			return err
 		}
