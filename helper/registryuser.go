@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -127,31 +128,44 @@ func (e *Engine) provisionLocked(ctx context.Context, key string, reg config.Reg
 	}
 	netCtx, cancel := context.WithTimeout(ctx, 2*e.Profile.HTTPTimeout)
 	defer cancel()
-	var next iam.RegistryUser
+	var fresh *registryUser
 	if u != nil {
-		e.debugf("renewing the registry user of %s for profile %q", reg.Host, e.Profile.Name)
-		next, err = e.IAM.RefreshRegistryUserSecret(netCtx, sess.Value, reg.ProjectID, reg.RegionID, u.RegistryID, u.ID)
-		if errors.Is(err, iam.ErrNotFound) {
-			u = nil // deleted behind our back: provision a new one
-		}
+		fresh, err = e.renewRegistryUser(netCtx, sess.Value, reg, u)
 	}
-	regID := int64(0)
-	if u != nil {
-		regID = u.RegistryID
-		if next.Name == "" { // a renewal need not repeat the name
-			next.Name = u.Name
-		}
-	} else if regID, err = e.registryID(netCtx, sess.Value, reg); err == nil {
-		next, err = e.createRegistryUser(netCtx, sess.Value, reg, regID)
+	if u == nil || errors.Is(err, iam.ErrNotFound) { // none yet, or deleted behind our back
+		fresh, err = e.newRegistryUser(netCtx, sess.Value, reg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("registry login for %s: %w", reg.Host, err)
 	}
-	fresh := &registryUser{ID: next.ID, RegistryID: regID, Name: next.Name, Secret: next.Secret, ExpiresAt: next.ExpiresAt}
 	if err := e.Store.Put(key, fresh.encode()); err != nil {
 		return nil, fmt.Errorf("save registry user of %s: %w", reg.Host, err)
 	}
 	return fresh, nil
+}
+
+// renewRegistryUser rotates u's secret; the user and its name stay.
+func (e *Engine) renewRegistryUser(ctx context.Context, access string, reg config.Registry, u *registryUser) (*registryUser, error) {
+	e.debugf("renewing the registry user of %s for profile %q", reg.Host, e.Profile.Name)
+	r, err := e.IAM.RefreshRegistryUserSecret(ctx, access, reg.ProjectID, reg.RegionID, u.RegistryID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	// A renewal need not repeat the name.
+	return &registryUser{ID: u.ID, RegistryID: u.RegistryID, Name: cmp.Or(r.Name, u.Name), Secret: r.Secret, ExpiresAt: r.ExpiresAt}, nil
+}
+
+// newRegistryUser provisions a user in the configured registry.
+func (e *Engine) newRegistryUser(ctx context.Context, access string, reg config.Registry) (*registryUser, error) {
+	regID, err := e.registryID(ctx, access, reg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.createRegistryUser(ctx, access, reg, regID)
+	if err != nil {
+		return nil, err
+	}
+	return &registryUser{ID: r.ID, RegistryID: regID, Name: r.Name, Secret: r.Secret, ExpiresAt: r.ExpiresAt}, nil
 }
 
 // createRegistryUser provisions a user whose short name is derived from the

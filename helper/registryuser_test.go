@@ -153,3 +153,15 @@ func TestLogoutDeletesRegistryUsers(t *testing.T) {
 		t.Fatalf("registry users after logout: %v", r.iam.fakeCloud.users)
 	}
 }
+
+func TestRegistryUserDeletedBehindOurBackIsReprovisioned(t *testing.T) {
+	r := newRig()
+	e := r.engine("default")
+	first := registryLogin(t, e)
+	r.iam.fakeCloud.users = nil // deleted in the portal
+	r.clock.Add(24 * time.Hour)
+	again := registryLogin(t, e)
+	if r.iam.fakeCloud.refreshes != 1 || r.iam.fakeCloud.creates != 2 || again.Secret == first.Secret {
+		t.Fatalf("want a failed renewal then a new user: refreshes=%d creates=%d", r.iam.fakeCloud.refreshes, r.iam.fakeCloud.creates)
+	}
+}
