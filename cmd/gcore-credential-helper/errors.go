@@ -18,7 +18,7 @@ const (
 	exitUsage          = 2
 	exitLoginRequired  = 3
 	exitKeyring        = 4
-	exitHostNotAllowed = 5
+	exitHostNotAllowed = 5 // reserved: docker and git answer foreign hosts in their own protocol
 	exitTimeout        = 6
 )
 
