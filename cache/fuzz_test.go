@@ -103,3 +103,26 @@ func FuzzBusSockets(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChunkedStore stores any value under a small item limit and reads it
+// back; any stored head bytes, parsed, never panic.
+func FuzzChunkedStore(f *testing.F) {
+	f.Add([]byte("value"), 40)
+	f.Add([]byte(chunkMagic+"\x00\x02"), 30)
+	f.Fuzz(func(t *testing.T, value []byte, limit int) {
+		limit = chunkHeadLen + 1 + int(uint(limit)%200)
+		m := newMapStore()
+		s := newChunkedStore(m, limit)
+		if err := s.Put("k", value); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get("k")
+		if err != nil || !bytes.Equal(got, value) {
+			t.Fatalf("Get = %q, %v; want %q", got, err, value)
+		}
+		if m.largest > limit {
+			t.Fatalf("item of %d bytes over limit %d", m.largest, limit)
+		}
+		_, _, _ = parseChunkHead(value)
+	})
+}

@@ -27,17 +27,6 @@ func runPlatformChild(role string, env func(string) string) error {
 		}
 		fmt.Println(hex.EncodeToString(key))
 		return nil
-	case "keyringget":
-		s, err := OpenKeyring("keyctl", KeyringOptions{ServiceName: env("SERVICE")})
-		if err != nil {
-			return err
-		}
-		v, err := s.Get("k")
-		if err != nil {
-			return err
-		}
-		fmt.Println(string(v))
-		return nil
 	}
 	return fmt.Errorf("unknown child role %q", role)
 }
@@ -168,34 +157,5 @@ func TestFileStoreWithKernelKeyCache(t *testing.T) {
 	}
 	if got, err := s.Get("a"); err != nil || string(got) != "1" {
 		t.Errorf("Get = %q, %v", got, err)
-	}
-}
-
-func TestKeyctlKeyring(t *testing.T) {
-	kernelKeyCacheOrSkip(t)
-	service := "gcore-credential-helper-test-" + rand.Text()
-	t.Cleanup(func() {
-		if kid, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", service, 0); err == nil {
-			_, _ = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, kid, 0, 0, 0)
-		}
-	})
-	s, err := OpenKeyring("keyctl", KeyringOptions{ServiceName: service})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Backend() != "keyctl" {
-		t.Errorf("Backend() = %q, want keyctl", s.Backend())
-	}
-	testKeyringStore(t, s)
-
-	if err := s.Put("k", []byte("from the parent")); err != nil {
-		t.Fatal(err)
-	}
-	out, err := child(t, "keyringget", "SERVICE="+service).CombinedOutput()
-	if err != nil {
-		t.Fatalf("child Get: %v\n%s", err, out)
-	}
-	if got := strings.TrimSpace(string(out)); got != "from the parent" {
-		t.Errorf("child read %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +24,7 @@ const keyPerm = 0x3f3f0000
 
 const (
 	secretServiceName = "org.freedesktop.secrets"
+	secretServicePath = "/org/freedesktop/secrets"
 	// busProbeTimeout bounds SecretServiceReachable against a hung bus.
 	busProbeTimeout = time.Second
 )
@@ -37,7 +40,20 @@ type KeyringOptions struct {
 	PassDir, PassCmd string
 	// Env reads the caller's environment.
 	Env func(string) string
+	// Timeout bounds every keyring operation, opening included: a hung bus,
+	// a dead daemon or an unlock prompt nobody answers ends in an error
+	// wrapping ErrUnavailable. Default DefaultKeyringTimeout.
+	Timeout time.Duration
 }
+
+// DefaultKeyringTimeout leaves a person time to answer an unlock prompt the
+// keyring may show, and stays inside SPEC §4's 60 s for every wait.
+const DefaultKeyringTimeout = 30 * time.Second
+
+// itemLimits are the largest items the backends keep; larger values are
+// split (see chunkedStore). Windows caps a credential blob at 2560 bytes, the
+// kernel a "user" key's payload at 32767.
+var itemLimits = map[string]int{"wincred": 2560, "keyctl": 32767}
 
 // OpenKeyring opens an OS keyring backend by name: secret-service, kwallet,
 // keychain, wincred, pass or keyctl. A backend that cannot be reached or
@@ -48,16 +64,33 @@ func OpenKeyring(backend string, opts KeyringOptions) (Store, error) {
 	if env == nil {
 		env = func(string) string { return "" }
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultKeyringTimeout
+	}
 	cfg := keyring.Config{
 		AllowedBackends: []keyring.BackendType{keyring.BackendType(backend)},
 		ServiceName:     opts.ServiceName,
 	}
+	prefix := ""
 	switch backend {
 	case "secret-service", "kwallet":
 		// Without a known bus, the D-Bus library would run dbus-launch and
 		// start a private bus that holds no secrets.
 		if sessionBusAddress(env) == "" {
 			return nil, fmt.Errorf("open %s keyring: no D-Bus session bus: %w", backend, ErrUnavailable)
+		}
+		if backend == "secret-service" {
+			// Items go to the user's default collection, as secret-tool and
+			// git's libsecret helper keep theirs: creating a collection of our
+			// own asks for a new keyring password in a dialog, which a
+			// headless session cannot show. The prefix keeps our items apart
+			// from other programs' in that shared collection.
+			name, err := bounded(timeout, defaultCollection)
+			if err != nil {
+				return nil, fmt.Errorf("open secret-service keyring: %w: %w", ErrUnavailable, err)
+			}
+			cfg.LibSecretCollectionName, prefix = name, opts.ServiceName+":"
 		}
 	case "keychain":
 		cfg.KeychainTrustApplication = true
@@ -66,16 +99,85 @@ func OpenKeyring(backend string, opts KeyringOptions) (Store, error) {
 		cfg.WinCredPrefix = opts.ServiceName
 	case "pass":
 		cfg.PassDir, cfg.PassCmd, cfg.PassPrefix = passDir(opts.PassDir, env), opts.PassCmd, opts.ServiceName
+		if !filepath.IsAbs(cfg.PassDir) {
+			return nil, fmt.Errorf("open pass keyring: no password store: set PASSWORD_STORE_DIR or HOME: %w", ErrUnavailable)
+		}
 	case "keyctl":
 		cfg.KeyCtlScope, cfg.KeyCtlPerm = "user", keyPerm
 	default:
 		return nil, fmt.Errorf("unknown keyring backend %q", backend)
 	}
-	ring, err := keyring.Open(cfg)
+	ring, err := bounded(timeout, func() (keyring.Keyring, error) { return keyring.Open(cfg) })
 	if err != nil {
-		return nil, fmt.Errorf("open %s keyring: %w", backend, ErrUnavailable)
+		return nil, fmt.Errorf("open %s keyring: %w: %w", backend, ErrUnavailable, err)
 	}
-	return keyringStore{ring: ring, backend: backend}, nil
+	s := keyringStore{ring: ring, backend: backend, prefix: prefix, timeout: timeout}
+	if backend == "pass" {
+		return passStore{keyringStore: s, dir: filepath.Join(cfg.PassDir, cfg.PassPrefix)}, nil
+	}
+	return newChunkedStore(s, itemLimits[backend]), nil
+}
+
+// defaultCollection names the Secret Service collection behind the "default"
+// alias, in the form the keyring package matches collection paths against.
+func defaultCollection() (string, error) {
+	bus, err := dbus.SessionBus()
+	if err != nil {
+		return "", err
+	}
+	var path dbus.ObjectPath
+	err = bus.Object(secretServiceName, secretServicePath).
+		Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&path)
+	if err != nil {
+		return "", fmt.Errorf("find the default collection: %w", err)
+	}
+	name, ok := strings.CutPrefix(string(path), secretServicePath+"/collection/")
+	if !ok {
+		return "", errors.New("the Secret Service has no default collection (keyring): " +
+			"create one in your keyring manager, or on a headless machine start one with gnome-keyring-daemon --unlock")
+	}
+	return unescapeObjectPathElement(name), nil
+}
+
+// unescapeObjectPathElement undoes the "_XX" escaping Secret Services apply
+// to collection labels in object paths ("My_20Keys" is "My Keys").
+func unescapeObjectPathElement(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' && i+3 <= len(s) {
+			if c, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(c))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// bounded runs op and gives up after timeout. The operation itself cannot be
+// cancelled (neither D-Bus calls nor pass's gpg take a context), so it is
+// left to finish or to die with the process, which is short-lived.
+func bounded[T any](timeout time.Duration, op func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := op()
+		done <- result{v, err}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-timer.C:
+		var zero T
+		return zero, fmt.Errorf("no answer within %v (is the keyring waiting for someone to unlock it?)", timeout)
+	}
 }
 
 func passDir(dir string, env func(string) string) string {
@@ -93,10 +195,14 @@ func passDir(dir string, env func(string) string) string {
 type keyringStore struct {
 	ring    keyring.Keyring
 	backend string
+	prefix  string // before every item name
+	timeout time.Duration
 }
 
+func (s keyringStore) name(key string) string { return s.prefix + keyringName(key) }
+
 func (s keyringStore) Get(key string) ([]byte, error) {
-	item, err := s.ring.Get(keyringName(key))
+	item, err := bounded(s.timeout, func() (keyring.Item, error) { return s.ring.Get(s.name(key)) })
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return nil, fmt.Errorf("read %s entry %q: %w", s.backend, key, ErrNotFound)
 	}
@@ -107,14 +213,43 @@ func (s keyringStore) Get(key string) ([]byte, error) {
 }
 
 func (s keyringStore) Put(key string, value []byte) error {
-	if err := s.ring.Set(keyring.Item{Key: keyringName(key), Label: key, Data: value}); err != nil {
+	return s.set(s.name(key), key, value)
+}
+
+// set stores value as the item name, labelled (where the backend shows
+// labels) with our key.
+func (s keyringStore) set(name, key string, value []byte) error {
+	item := keyring.Item{Key: name, Label: key, Data: value}
+	if _, err := bounded(s.timeout, func() (struct{}, error) { return struct{}{}, s.ring.Set(item) }); err != nil {
 		return fmt.Errorf("write %s entry %q: %w: %w", s.backend, key, ErrUnavailable, err)
 	}
 	return nil
 }
 
+// passStore makes pass's writes atomic. pass has gpg write an entry's file
+// in place, so a reader meeting a write half done fails to decrypt, and a
+// crash leaves the entry unreadable (the conformance suite caught both).
+// Entries are inserted under a temporary name and renamed over the real one.
+type passStore struct {
+	keyringStore
+	dir string // our folder in the password store
+}
+
+func (s passStore) Put(key string, value []byte) error {
+	// keyringName escapes a leading dot, so no entry's name can be tmp.
+	tmp := "." + rand.Text() + ".tmp"
+	if err := s.set(tmp, key, value); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(s.dir, tmp+".gpg"), filepath.Join(s.dir, s.name(key)+".gpg")); err != nil {
+		_ = s.ring.Remove(tmp)
+		return fmt.Errorf("write pass entry %q: %w: %w", key, ErrUnavailable, err)
+	}
+	return nil
+}
+
 func (s keyringStore) Delete(key string) error {
-	err := s.ring.Remove(keyringName(key))
+	_, err := bounded(s.timeout, func() (struct{}, error) { return struct{}{}, s.ring.Remove(s.name(key)) })
 	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 		return fmt.Errorf("delete %s entry %q: %w: %w", s.backend, key, ErrUnavailable, err)
 	}

@@ -17,32 +17,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// testKeyringStore runs the Store contract against an opened backend.
-func testKeyringStore(t *testing.T, s Store) {
-	t.Helper()
-	const key = "session/https://api.gcore.com/me@example.com/0/default"
-	if _, err := s.Get(key); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Get missing = %v, want ErrNotFound", err)
-	}
-	for _, v := range []string{"one", "two"} {
-		if err := s.Put(key, []byte(v)); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.Get(key); err != nil || string(got) != v {
-			t.Fatalf("Get = %q, %v; want %q", got, err, v)
-		}
-	}
-	if err := s.Delete(key); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(key); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Get after Delete = %v, want ErrNotFound", err)
-	}
-	if err := s.Delete(key); err != nil {
-		t.Errorf("Delete missing: %v", err)
-	}
-}
-
 func TestOpenKeyringErrors(t *testing.T) {
 	type openCase struct {
 		backend     string
@@ -55,6 +29,7 @@ func TestOpenKeyringErrors(t *testing.T) {
 		{"secret-service", nil, true},
 		{"kwallet", nil, true},
 		{"secret-service", map[string]string{"DBUS_SESSION_BUS_ADDRESS": "autolaunch:"}, true},
+		{"pass", nil, true}, // neither PASSWORD_STORE_DIR nor HOME: no store to use
 	}
 	if runtime.GOOS == "linux" {
 		tests = append(tests, openCase{"keychain", nil, true}, openCase{"wincred", nil, true})
@@ -241,5 +216,23 @@ func TestKeyringCompiledIn(t *testing.T) {
 	}
 	if KeyringCompiledIn("no-such-backend") {
 		t.Error("an unknown backend is not compiled in")
+	}
+}
+
+func TestUnescapeObjectPathElement(t *testing.T) {
+	tests := map[string]string{
+		"login":        "login",
+		"My_20Keys":    "My Keys",
+		"a_5fb":        "a_b",
+		"trailing_":    "trailing_",
+		"short_2":      "short_2",
+		"not_zzhex":    "not_zzhex",
+		"_d0_ba_d0_bb": "кл",
+		"_d1":          "\xd1",
+	}
+	for in, want := range tests {
+		if got := unescapeObjectPathElement(in); got != want {
+			t.Errorf("unescapeObjectPathElement(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -268,6 +268,9 @@ func runChild(role string, env func(string) string) error {
 		time.Sleep(time.Minute)
 		return nil
 	default:
+		if strings.HasPrefix(role, conformanceRolePrefix) {
+			return runConformanceChild(role, env)
+		}
 		return runPlatformChild(role, env)
 	}
 }

@@ -1,0 +1,161 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// mapStore is an in-memory Store that records the largest item written.
+type mapStore struct {
+	mu      sync.Mutex
+	items   map[string][]byte
+	largest int
+}
+
+func newMapStore() *mapStore { return &mapStore{items: map[string][]byte{}} }
+
+func (m *mapStore) Get(key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.items[key]
+	if !ok {
+		return nil, fmt.Errorf("get %q: %w", key, ErrNotFound)
+	}
+	return bytes.Clone(v), nil
+}
+
+func (m *mapStore) Put(key string, value []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.items[key] = bytes.Clone(value)
+	m.largest = max(m.largest, len(value))
+	return nil
+}
+
+func (m *mapStore) Delete(key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, key)
+	return nil
+}
+
+func (m *mapStore) Backend() string { return "map" }
+
+func (m *mapStore) keys() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.items))
+}
+
+// TestChunkedStoreWindowsLimit guards issue #5 item 1 (Windows blobs cap at
+// 2560 bytes): values of every size round-trip in items no larger than the
+// limit, and replacing or deleting a value leaves only its own items.
+func TestChunkedStoreWindowsLimit(t *testing.T) {
+	const limit = 2560
+	sizes := []int{0, 1, limit - chunkHeadLen, limit - 1, limit, limit + 1, 2*limit - chunkHeadLen, 2*limit - chunkHeadLen + 1, 40 << 10}
+	for _, n := range sizes {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			m := newMapStore()
+			s := newChunkedStore(m, limit)
+			v := bytes.Repeat([]byte{'x'}, n)
+			mustPut(t, s, "k", v)
+			mustGet(t, s, "k", v)
+			if m.largest > limit {
+				t.Errorf("an item of %d bytes was written, limit %d", m.largest, limit)
+			}
+			if want := (n + chunkHeadLen + limit - 1) / limit; n > limit && len(m.keys()) != want {
+				t.Errorf("%d items for %d bytes, want %d", len(m.keys()), n, want)
+			}
+			mustPut(t, s, "k", []byte("small"))
+			if got := m.keys(); !slices.Equal(got, []string{"k"}) {
+				t.Errorf("items after replacing with a small value: %q", got)
+			}
+			mustPut(t, s, "k", v)
+			mustPut(t, s, "k", v) // the same value again keeps its parts
+			mustGet(t, s, "k", v)
+			if err := s.Delete("k"); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.keys(); len(got) != 0 {
+				t.Errorf("items after Delete: %q", got)
+			}
+		})
+	}
+}
+
+// TestChunkedStoreValueLikeAHead guards against a stored value being taken
+// for a head: one that starts with the head's magic is always split.
+func TestChunkedStoreValueLikeAHead(t *testing.T) {
+	s := newChunkedStore(newMapStore(), 2560)
+	for _, v := range []string{chunkMagic, chunkMagic + "\x00\x01" + strings.Repeat("d", 16) + "rest"} {
+		mustPut(t, s, "k", []byte(v))
+		mustGet(t, s, "k", []byte(v))
+	}
+}
+
+// TestChunkedStoreDamage guards SPEC §5 (damage is reported, never served):
+// a head whose parts are missing or do not match is a *CorruptError.
+func TestChunkedStoreDamage(t *testing.T) {
+	tests := map[string]func(m *mapStore, parts []string){
+		"part missing":  func(m *mapStore, parts []string) { delete(m.items, parts[0]) },
+		"part replaced": func(m *mapStore, parts []string) { m.items[parts[0]] = bytes.Repeat([]byte{'y'}, 100) },
+		"head truncated": func(m *mapStore, _ []string) {
+			m.items["k"] = m.items["k"][:chunkHeadLen-1]
+		},
+		"zero parts": func(m *mapStore, _ []string) { m.items["k"][len(chunkMagic)], m.items["k"][len(chunkMagic)+1] = 0, 0 },
+	}
+	for name, damage := range tests {
+		t.Run(name, func(t *testing.T) {
+			m := newMapStore()
+			s := newChunkedStore(m, 100)
+			mustPut(t, s, "k", bytes.Repeat([]byte{'x'}, 1000))
+			damage(m, slices.DeleteFunc(m.keys(), func(k string) bool { return k == "k" }))
+			_, err := s.Get("k")
+			var ce *CorruptError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Get = %v, want a *CorruptError", err)
+			}
+			mustPut(t, s, "k", []byte("fresh"))
+			mustGet(t, s, "k", []byte("fresh"))
+		})
+	}
+}
+
+// TestChunkedStoreReadersDuringWrites guards SPEC §4 (readers never wait for
+// writers) for split values: a reader racing a writer gets a whole value.
+func TestChunkedStoreReadersDuringWrites(t *testing.T) {
+	s := newChunkedStore(newMapStore(), 64)
+	values := [][]byte{bytes.Repeat([]byte{'a'}, 1000), bytes.Repeat([]byte{'b'}, 700)}
+	mustPut(t, s, "k", values[0])
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 500 {
+			if err := s.Put("k", values[i%2]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 2 {
+		wg.Go(func() {
+			for range 500 {
+				got, err := s.Get("k")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !bytes.Equal(got, values[0]) && !bytes.Equal(got, values[1]) {
+					t.Errorf("read a mix of %d bytes", len(got))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

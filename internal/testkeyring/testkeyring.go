@@ -1,0 +1,253 @@
+// Package testkeyring starts real keyring services for tests, each private to
+// the test that asked for it: a Secret Service (gnome-keyring-daemon under
+// dbus-run-session) and a password store (pass with a throw-away GPG key).
+//
+// A service that cannot be started here makes the test skip, unless
+// GCORE_TEST_REQUIRE_BACKENDS names it (or is "all"): CI sets that, so a
+// missing daemon there fails instead of silently proving nothing.
+package testkeyring
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus"
+)
+
+// RequireEnv lists the backends that must run ("all" for every one).
+const RequireEnv = "GCORE_TEST_REQUIRE_BACKENDS"
+
+// Unavailable skips the test because backend cannot run here, or fails it
+// when RequireEnv demands the backend.
+func Unavailable(t testing.TB, backend string, err error) {
+	t.Helper()
+	required := strings.Split(os.Getenv(RequireEnv), ",")
+	if slices.Contains(required, "all") || slices.Contains(required, backend) {
+		t.Fatalf("backend %s is required (%s) but cannot run here: %v", backend, RequireEnv, err)
+	}
+	t.Skipf("backend %s cannot run here: %v", backend, err)
+}
+
+// startTimeout bounds the wait for a daemon to come up on a loaded machine.
+const startTimeout = 30 * time.Second
+
+// SecretService is a running gnome-keyring-daemon with its own session bus,
+// whose login keyring (the default collection) is unlocked with Password.
+type SecretService struct {
+	// Env reaches the service: DBUS_SESSION_BUS_ADDRESS.
+	Env      []string
+	Addr     string
+	Password string
+}
+
+// daemonScript prints the bus address, then runs the daemon in the
+// foreground, unlocking (or creating) the login keyring with the password on
+// stdin. The session ends with the daemon.
+const daemonScript = `echo "$DBUS_SESSION_BUS_ADDRESS"
+printf %s "$KEYRING_PASSWORD" | exec gnome-keyring-daemon --unlock --components=secrets --foreground`
+
+// StartSecretService starts a Secret Service for this test only; it stops
+// when the test ends. Its keyring files live in a temporary HOME.
+func StartSecretService(t testing.TB) (*SecretService, error) {
+	t.Helper()
+	for _, prog := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			return nil, err
+		}
+	}
+	home := t.TempDir()
+	runtime := filepath.Join(home, "run")
+	if err := os.Mkdir(runtime, 0o700); err != nil {
+		return nil, err
+	}
+	s := &SecretService{Password: "test keyring password, not a secret"}
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", daemonScript)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"XDG_RUNTIME_DIR=" + runtime,
+		"KEYRING_PASSWORD=" + s.Password,
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("dbus-run-session printed no bus address: %w\n%s", err, stderr.String())
+	}
+	s.Addr = strings.TrimSpace(line)
+	s.Env = []string{"DBUS_SESSION_BUS_ADDRESS=" + s.Addr}
+	if err := s.waitReady(); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, stderr.String())
+	}
+	return s, nil
+}
+
+// waitReady waits until the daemon answers for the default collection and it
+// is unlocked: until then a client would activate a second, locked daemon.
+func (s *SecretService) waitReady() error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		err := s.with(func(bus *dbus.Conn) error {
+			locked, err := defaultLocked(bus)
+			if err == nil && locked {
+				err = errors.New("the default collection is locked")
+			}
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gnome-keyring-daemon not ready within %v: %w", startTimeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const (
+	serviceName  = "org.freedesktop.secrets"
+	servicePath  = dbus.ObjectPath("/org/freedesktop/secrets")
+	defaultAlias = dbus.ObjectPath("/org/freedesktop/secrets/aliases/default")
+)
+
+// with runs f on a private connection to the service's bus, never on the
+// process-wide session bus connection the code under test may hold.
+func (s *SecretService) with(f func(*dbus.Conn) error) error {
+	bus, err := dbus.Dial(s.Addr)
+	if err != nil {
+		return err
+	}
+	defer bus.Close()
+	if err := bus.Auth(nil); err != nil {
+		return err
+	}
+	if err := bus.Hello(); err != nil {
+		return err
+	}
+	var owned bool
+	if err := bus.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, serviceName).Store(&owned); err != nil {
+		return err
+	}
+	if !owned {
+		return errors.New("no Secret Service on the bus yet")
+	}
+	return f(bus)
+}
+
+func defaultLocked(bus *dbus.Conn) (bool, error) {
+	v, err := bus.Object(serviceName, defaultAlias).GetProperty("org.freedesktop.Secret.Collection.Locked")
+	if err != nil {
+		return false, err
+	}
+	locked, ok := v.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("Locked is a %T", v.Value())
+	}
+	return locked, nil
+}
+
+// Lock locks the default collection, as a screen lock or a timeout would.
+func (s *SecretService) Lock() error {
+	return s.with(func(bus *dbus.Conn) error {
+		var locked []dbus.ObjectPath
+		var prompt dbus.ObjectPath
+		return bus.Object(serviceName, servicePath).
+			Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{defaultAlias}).Store(&locked, &prompt)
+	})
+}
+
+// secret is the Secret Service's (session, parameters, value, content type).
+type secret struct {
+	Session     dbus.ObjectPath
+	Parameters  []byte
+	Value       []byte
+	ContentType string
+}
+
+// Unlock unlocks the default collection with the password, without the
+// prompt a desktop would show, through gnome-keyring's interface for that.
+func (s *SecretService) Unlock() error {
+	return s.with(func(bus *dbus.Conn) error {
+		svc := bus.Object(serviceName, servicePath)
+		var ignored dbus.Variant
+		var session dbus.ObjectPath
+		if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
+			return err
+		}
+		var collection dbus.ObjectPath
+		if err := svc.Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&collection); err != nil {
+			return err
+		}
+		pw := secret{Session: session, Parameters: []byte{}, Value: []byte(s.Password), ContentType: "text/plain"}
+		return svc.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0, collection, pw).Err
+	})
+}
+
+// Pass sets up a password store for this test only: a new GPG home with a
+// key that has no passphrase, and a store initialised for it. It returns the
+// environment that selects both (GNUPGHOME, PASSWORD_STORE_DIR).
+func Pass(t testing.TB) ([]string, error) {
+	t.Helper()
+	for _, prog := range []string{"pass", "gpg", "gpgconf"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			return nil, err
+		}
+	}
+	// gpg-agent's socket lives in GNUPGHOME, and socket paths are short:
+	// t.TempDir() names can be too long.
+	gnupg, err := os.MkdirTemp("", "gnupg")
+	if err != nil {
+		return nil, err
+	}
+	env := []string{"GNUPGHOME=" + gnupg, "PASSWORD_STORE_DIR=" + filepath.Join(t.TempDir(), "pass")}
+	t.Cleanup(func() {
+		_ = run(env, "gpgconf", "--kill", "all")
+		_ = os.RemoveAll(gnupg)
+	})
+	err = run(env, "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+		"--quick-generate-key", "gcore-credential-helper test <test@example.invalid>", "future-default", "default", "never")
+	if err != nil {
+		return nil, err
+	}
+	if err := run(env, "pass", "init", "test@example.invalid"); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// run runs a setup command with the caller's environment plus env.
+func run(env []string, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", strings.Join(append([]string{name}, args...), " "), err, out)
+	}
+	return nil
+}
