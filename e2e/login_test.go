@@ -19,6 +19,7 @@ type statusRow struct {
 	LoggedIn  bool   `json:"logged_in"`
 	AccountID int64  `json:"account_id"`
 	Account   string `json:"account"`
+	Backend   string `json:"backend"`
 	Error     string `json:"error"`
 }
 

@@ -62,6 +62,8 @@ func (a *app) hints(err error) []string {
 		return []string{"check GCORE_KEYRING_PASSPHRASE (or what GCORE_ASKPASS prints)"}
 	case errors.Is(err, errNoPassphrase):
 		return []string{"set GCORE_KEYRING_PASSPHRASE or GCORE_ASKPASS, or run the command in a terminal"}
+	case errors.Is(err, cache.ErrUnavailable):
+		return []string{fmt.Sprintf("unlock the keyring or start its service, or set backend = \"file\" for this profile; '%s doctor' checks the backend", programName)}
 	case errors.Is(err, cache.ErrLockTimeout):
 		return []string{"another gcore-credential-helper is still logging in; try again, or raise lock_timeout"}
 	case errors.Is(err, iam.ErrBadCredentials):
