@@ -159,3 +159,29 @@ func TestChunkedStoreReadersDuringWrites(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// mustGet fails t unless key holds want.
+func mustGet(t *testing.T, s Store, key string, want []byte) {
+	t.Helper()
+	got, err := s.Get(key)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Get(%q) = %d bytes %.40q, want %d bytes %.40q", key, len(got), got, len(want), want)
+	}
+}
+
+func mustPut(t *testing.T, s Store, key string, value []byte) {
+	t.Helper()
+	if err := s.Put(key, value); err != nil {
+		t.Fatalf("Put(%q): %v", key, err)
+	}
+}
+
+func mustBeGone(t *testing.T, s Store, key string) {
+	t.Helper()
+	if _, err := s.Get(key); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(%q) = %v, want ErrNotFound", key, err)
+	}
+}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package testkeyring starts real keyring services for tests, each private to
 // the test that asked for it: a Secret Service (gnome-keyring-daemon under
 // dbus-run-session) and a password store (pass with a throw-away GPG key).
