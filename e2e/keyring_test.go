@@ -49,8 +49,21 @@ func TestSecretServiceThroughTheCLI(t *testing.T) {
 				t.Errorf("the encrypted-file store %s exists: the session went to the file", store)
 			}
 
+			doctor := w.run(env, "doctor")
+			checkExit(t, doctor, 0)
+			if !strings.Contains(doctor.Stdout, "ok    backend:         secret-service stores, reads and deletes") {
+				t.Errorf("doctor does not find the Secret Service working:\n%s", doctor.Stdout)
+			}
+
 			if err := ss.Lock(); err != nil {
 				t.Fatal(err)
+			}
+			doctor = w.run(env, "doctor")
+			checkExit(t, doctor, 1)
+			for _, want := range []string{"FAIL  backend:", "FAIL  session:         cannot read", "fix:             unlock the keyring"} {
+				if !strings.Contains(doctor.Stdout, want) {
+					t.Errorf("doctor on a locked keyring lacks %q:\n%s", want, doctor.Stdout)
+				}
 			}
 			res := w.run(env, "get", "--format", "token")
 			checkExit(t, res, 4)

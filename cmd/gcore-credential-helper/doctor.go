@@ -27,7 +27,8 @@ type check struct {
 }
 
 // runDoctor checks the setup one piece at a time and says how to fix what is
-// wrong. It never prompts and never changes a session.
+// wrong. It never prompts and never changes a session (an OS keyring it
+// checks may show its own unlock dialog).
 func runDoctor(a *app, _ *invocation) error {
 	var checks []check
 	add := func(level, name, detail, fix string) { checks = append(checks, check{level, name, detail, fix}) }
@@ -68,9 +69,15 @@ func runDoctor(a *app, _ *invocation) error {
 	failed = a.doctorBackend(p, add) || failed
 	failed = a.doctorIAM(p, add) || failed
 	if eng, _, err := a.engineFor(e, p, helper.Signals{NonInteractiveFlag: true}); err == nil {
-		if st, err := eng.Status(); err == nil && st.LoggedIn {
+		switch st, err := eng.Status(); {
+		case err != nil:
+			// Not "none": a locked keyring or a damaged store still holds
+			// the session, and logging in again would not help.
+			add("FAIL", "session", "cannot read: "+err.Error(), strings.Join(a.hints(err), "; "))
+			failed = true
+		case st.LoggedIn:
 			add("ok", "session", fmt.Sprintf("%s, account %d", st.Username, st.AccountID), "")
-		} else {
+		default:
 			add("warn", "session", "none", fmt.Sprintf("run '%s login --profile %s'", programName, p.Name))
 		}
 	}
@@ -96,11 +103,15 @@ func (a *app) doctorBackend(p config.Profile, add func(level, name, detail, fix 
 		add("warn", "d-bus", "session bus without a Secret Service", "start gnome-keyring or KeePassXC's Secret Service, or keep backend = \"file\"")
 	}
 	if backend != "file" {
-		if _, err := cache.OpenKeyring(backend, cache.KeyringOptions{ServiceName: programName, Env: a.getenv}); err != nil {
+		store, err := cache.OpenKeyring(backend, cache.KeyringOptions{ServiceName: programName, Env: a.getenv})
+		if err == nil {
+			err = probeStore(store)
+		}
+		if err != nil {
 			add("FAIL", "backend", fmt.Sprintf("%s (profile %s): %v", backend, p.Backend, err), `unlock or start it, or set backend = "file" in the profile`)
 			return true
 		}
-		add("ok", "backend", backend+" reachable", "")
+		add("ok", "backend", backend+" stores, reads and deletes an entry", "")
 		return false
 	}
 	add("ok", "backend", "encrypted file (profile "+p.Backend+")", "")
@@ -143,4 +154,22 @@ func (a *app) doctorIAM(p config.Profile, add func(level, name, detail, fix stri
 		add("ok", "clock", fmt.Sprintf("within %s of IAM's", maxClockSkew), "")
 	}
 	return false
+}
+
+// probeStore writes, reads back and deletes an entry of its own: opening a
+// keyring proves little (a locked collection opens fine and refuses reads).
+// On a desktop, a locked keyring may show its unlock dialog here.
+func probeStore(s cache.Store) error {
+	const key, value = "doctor-probe", "written by gcore-credential-helper doctor"
+	if err := s.Put(key, []byte(value)); err != nil {
+		return err
+	}
+	got, err := s.Get(key)
+	if err == nil && string(got) != value {
+		err = errors.New("read back something else than was written")
+	}
+	if delErr := s.Delete(key); err == nil {
+		err = delErr
+	}
+	return err
 }
