@@ -86,7 +86,7 @@ func TestOTPLoginAndAccountSwitch(t *testing.T) {
 			if err := json.Unmarshal([]byte(w.ok(nil, "status", "--json", "--profile", "work")), &rows); err != nil {
 				t.Fatalf("status --json: %v", err)
 			}
-			want := []statusRow{{Profile: "work", LoggedIn: true, AccountID: secondAccount, Account: "Second Ltd"}}
+			want := []statusRow{{Profile: "work", LoggedIn: true, AccountID: secondAccount, Account: "Second Ltd", Backend: "file"}}
 			if diff := cmp.Diff(want, rows); diff != "" {
 				t.Errorf("status --json (-want +got):\n%s", diff)
 			}

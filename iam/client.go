@@ -14,6 +14,7 @@ package iam
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -442,8 +443,14 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := c.send(ctx, r, payload, attempt)
 		wait := firstBackoff << (attempt - 1)
-		var retry bool
+		var (
+			retry     bool
+			certError *tls.CertificateVerificationError
+		)
 		switch {
+		case errors.As(err, &certError):
+			// Trying again cannot make the certificate trusted.
+			return res, untrusted(r.op, c.base.Host, certError)
 		case err != nil:
 			retry = r.resend || (res.status == 0 && dialFailed(err))
 			err = &UnavailableError{Status: res.status, Err: err, op: r.op}

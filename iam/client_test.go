@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -876,6 +877,62 @@ func TestDialFailed(t *testing.T) {
 				t.Errorf("dialFailed(%v) = %t, want %t", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestUntrustedCertificate guards SPEC §10 (TLS verification always on) and
+// issue #5 item 2: a server whose certificate does not verify gets one
+// attempt, which never reaches it, and an error that says the certificate is
+// not trusted, for every call, single-use ones included.
+func TestUntrustedCertificate(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		reply(200, tokensBody)(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	// The server's own client trusts its certificate, which names 127.0.0.1
+	// but not localhost.
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	tests := []struct {
+		name, url  string
+		httpClient *http.Client
+		wantReason string
+	}{
+		{"unknown authority", srv.URL, nil, "x509: certificate signed by unknown authority"},
+		{"wrong host name", "https://localhost:" + port, srv.Client(), "x509: certificate is valid for"},
+	}
+	calls := []struct {
+		name string
+		call call
+	}{
+		{"login", callLogin}, {"refresh", callRefresh}, {"me", callMe}, {"create api token", callCreateToken},
+	}
+	for _, tt := range tests {
+		for _, cl := range calls {
+			t.Run(tt.name+" "+cl.name, func(t *testing.T) {
+				c, rec := newTestClient(t, tt.url, Options{HTTPClient: tt.httpClient})
+				err := cl.call(testCtx(t), c)
+				if !errors.Is(err, ErrUntrustedCertificate) {
+					t.Fatalf("call = %v, want ErrUntrustedCertificate", err)
+				}
+				host := strings.TrimPrefix(tt.url, "https://")
+				if want := "the tls certificate of " + host + " is not trusted: " + tt.wantReason; !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+				if waits, _ := rec.recorded(); len(waits) != 0 {
+					t.Errorf("the client waited %v to try again, want no retry", waits)
+				}
+				if n := hits.Load(); n != 0 {
+					t.Errorf("the handler saw %d requests, want none", n)
+				}
+			})
+		}
+	}
+	// The same server, trusted and named as its certificate says, answers.
+	c, _ := newTestClient(t, srv.URL, Options{HTTPClient: srv.Client()})
+	if err := callLogin(testCtx(t), c); err != nil {
+		t.Errorf("with the certificate trusted: %v", err)
 	}
 }
 

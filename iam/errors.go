@@ -2,6 +2,7 @@ package iam
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,11 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInsecureURL: a base URL's scheme would send credentials in the clear.
 	ErrInsecureURL = errors.New("insecure url")
+	// ErrUntrustedCertificate: the server's TLS certificate did not verify
+	// (unknown authority, wrong host name, expired), so nothing was sent.
+	// Such a call is never retried, and verification is never turned off
+	// (SPEC §10).
+	ErrUntrustedCertificate = errors.New("tls certificate not trusted")
 )
 
 // maxMessage bounds, in runes, how much of a server's error text is kept.
@@ -77,6 +83,10 @@ func (e *UnavailableError) Error() string {
 	s := prefix(e.op) + ": server unavailable"
 	if e.Status != 0 {
 		s += ": " + statusText(e.Status)
+	}
+	// In the words of SPEC §9 (exit 6), before the transport's own.
+	if e.Timeout() {
+		s += ": timed out"
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -134,6 +144,13 @@ func statusText(code int) string {
 		return fmt.Sprintf("%d %s", code, t)
 	}
 	return fmt.Sprint(code)
+}
+
+// untrusted says in plain words that the server's certificate is not
+// trusted, keeping the x509 reason; the URL in err is left out, the host says
+// which server.
+func untrusted(op, host string, err *tls.CertificateVerificationError) error {
+	return &kindError{op: op, text: fmt.Sprintf("the tls certificate of %s is not trusted: %v", host, err.Err), kind: ErrUntrustedCertificate}
 }
 
 func malformed(op string, status int, want string) error {

@@ -107,6 +107,7 @@ func TestErrorTexts(t *testing.T) {
 		{&UnavailableError{Status: 503}, "iam: server unavailable: 503 Service Unavailable"},
 		{&UnavailableError{Err: refused}, "iam: server unavailable: dial tcp: connection refused"},
 		{&UnavailableError{Status: 200, Err: errors.New("malformed response: x"), op: opLogin}, "iam login: server unavailable: 200 OK: malformed response: x"},
+		{&UnavailableError{Err: context.DeadlineExceeded, op: opRefresh}, "iam refresh: server unavailable: timed out: context deadline exceeded"},
 		{&RateLimitedError{}, "iam: rate limited (429 Too Many Requests)"},
 		{&RateLimitedError{RetryAfter: 90_000_000_000, op: opMe}, "iam me: rate limited (429 Too Many Requests), retry after 1m30s"},
 		{&APIError{Status: 599}, "iam: unexpected response (599)"},

@@ -16,5 +16,6 @@ import (
 // while a hidden prompt has the terminal, which promptTTY handles itself.
 // Locks are released by the kernel and every write is an atomic rename.
 func main() {
+	harden()
 	os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 }
