@@ -207,11 +207,12 @@ func (e *Engine) refresh(ctx context.Context, key string, sess *Session) (*Sessi
 }
 
 // refreshNotSent reports whether a failed refresh certainly left the token
-// unspent: the connection was never made, or IAM answered 429 (it refused to
-// process the request at all).
+// unspent: the connection was never made (refused, or the TLS handshake
+// failed on IAM's certificate before any request was sent), or IAM answered
+// 429 (it refused to process the request at all).
 func refreshNotSent(err error) bool {
 	var limited *iam.RateLimitedError
-	return errors.As(err, &limited) || errors.Is(err, syscall.ECONNREFUSED)
+	return errors.As(err, &limited) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, iam.ErrUntrustedCertificate)
 }
 
 func (e *Engine) lock(ctx context.Context, key string) (func(), error) {

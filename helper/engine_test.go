@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -581,4 +582,28 @@ func (f *fakeIAM) ClusterConfig(ctx context.Context, access string, p, r int64, 
 	f.clusterFetches++
 	return iam.ClusterConfig{Host: "https://127.0.0.1:6443", CACertPEM: []byte("ca"), ClientCertPEM: []byte("cert"),
 		ClientKeyPEM: []byte("key"), ExpiresAt: f.now().Add(2 * 365 * 24 * time.Hour)}, nil
+}
+
+// TestRefreshNotSent guards SPEC §4 "never use a refresh token twice" from the other side: only
+// failures that prove the request never reached IAM keep the refresh token for another try.
+func TestRefreshNotSent(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"429", fmt.Errorf("refresh: %w", &iam.RateLimitedError{RetryAfter: time.Minute}), true},
+		{"connection refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
+		{"untrusted certificate", fmt.Errorf("refresh: %w", iam.ErrUntrustedCertificate), true},
+		{"5xx, maybe processed", &iam.UnavailableError{Status: 503}, false},
+		{"timeout, maybe processed", context.DeadlineExceeded, false},
+		{"401", fmt.Errorf("refresh: %w", iam.ErrTokenRejected), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refreshNotSent(tt.err); got != tt.want {
+				t.Errorf("refreshNotSent(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
 }

@@ -66,6 +66,8 @@ func (a *app) hints(err error) []string {
 		return []string{fmt.Sprintf("unlock the keyring or start its service, or set backend = \"file\" for this profile; '%s doctor' checks the backend", programName)}
 	case errors.Is(err, cache.ErrLockTimeout):
 		return []string{"another gcore-credential-helper is still logging in; try again, or raise lock_timeout"}
+	case errors.Is(err, iam.ErrUntrustedCertificate):
+		return []string{"TLS verification cannot be turned off; to trust a private CA or proxy, add it to the system store or point SSL_CERT_FILE at it"}
 	case errors.Is(err, iam.ErrBadCredentials):
 		return []string{"check the username and GCORE_PASSWORD / password_command"}
 	}
