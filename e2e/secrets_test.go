@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,4 +140,31 @@ func TestNoSecretLeaks(t *testing.T) {
 // signature is a JWT's last part: unique to the token, and part of any leak of it.
 func signature(jwt string) string {
 	return jwt[strings.LastIndexByte(jwt, '.')+1:]
+}
+
+// secrets names every secret w knows of: the users' password and OTP, the store's passphrase
+// and the signature of every token the fake has issued, which is part of any leak of a token.
+func (w *world) secrets() map[string]string {
+	s := map[string]string{"password": password, "OTP": otp, "passphrase": harness.Passphrase}
+	for i, p := range w.tokens() {
+		s["refresh token "+strconv.Itoa(i)] = signature(p.Refresh)
+		s["access token "+strconv.Itoa(i)] = signature(p.Access)
+	}
+	return s
+}
+
+// checkNoSecrets fails the test for every secret in text, which is what where names.
+func checkNoSecrets(t *testing.T, where, text string, secrets map[string]string) {
+	t.Helper()
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+		if strings.Contains(text, secrets[name]) {
+			t.Errorf("%s holds the %s", where, name)
+		}
+	}
+}
+
+// apiKeySecret is the secret part of a permanent API token "<id>_<secret>".
+func apiKeySecret(token string) string {
+	_, secret, _ := strings.Cut(token, "_")
+	return secret
 }
