@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -30,7 +30,8 @@ type Locker interface {
 // IAM is the part of the Gcore IAM API the engine uses.
 type IAM interface {
 	Login(ctx context.Context, cr iam.Credentials) (iam.Tokens, error)
-	Refresh(ctx context.Context, refresh string) (iam.Tokens, error)
+	// Refresh calls commit once connected, before sending the token.
+	Refresh(ctx context.Context, refresh string, commit func() error) (iam.Tokens, error)
 	SwitchAccount(ctx context.Context, access string, clientID int64) (iam.Tokens, error)
 	Me(ctx context.Context, authorization string) (iam.Account, error)
 	CreateAPIToken(ctx context.Context, access string, clientID int64, r iam.APITokenRequest) (iam.APIToken, error)
@@ -180,16 +181,21 @@ func (e *Engine) renew(ctx context.Context, key string, sess *Session, now time.
 func (e *Engine) refresh(ctx context.Context, key string, sess *Session) (*Session, error) {
 	spent := *sess
 	spent.Refresh, spent.RefreshExp = "", time.Time{}
-	if err := e.save(key, &spent); err != nil {
-		return nil, err
+	// The token leaves the store once IAM is connected, just before it is
+	// sent (SPEC §4: never twice); until then a crash or a failure to
+	// connect leaves it in place.
+	var committed atomic.Bool
+	commit := func() error {
+		committed.Store(true)
+		return e.save(key, &spent)
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
 	defer cancel()
 	e.debugf("refreshing session for profile %q", e.Profile.Name)
-	tokens, err := e.IAM.Refresh(ctx, sess.Refresh)
+	tokens, err := e.IAM.Refresh(ctx, sess.Refresh, commit)
 	if err != nil {
 		err = fmt.Errorf("refresh session: %w", err)
-		if refreshNotSent(err) {
+		if committed.Load() && refreshRefused(err) {
 			if perr := e.save(key, sess); perr != nil {
 				return nil, errors.Join(err, perr)
 			}
@@ -206,13 +212,12 @@ func (e *Engine) refresh(ctx context.Context, key string, sess *Session) (*Sessi
 	return &next, nil
 }
 
-// refreshNotSent reports whether a failed refresh certainly left the token
-// unspent: the connection was never made (refused, or the TLS handshake
-// failed on IAM's certificate before any request was sent), or IAM answered
-// 429 (it refused to process the request at all).
-func refreshNotSent(err error) bool {
+// refreshRefused reports whether IAM answered a refresh that reached it
+// without processing it (429), so the token it took is still unspent.
+// Failures before the request was written never took the token at all.
+func refreshRefused(err error) bool {
 	var limited *iam.RateLimitedError
-	return errors.As(err, &limited) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, iam.ErrUntrustedCertificate)
+	return errors.As(err, &limited)
 }
 
 func (e *Engine) lock(ctx context.Context, key string) (func(), error) {

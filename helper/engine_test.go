@@ -117,6 +117,7 @@ type fakeIAM struct {
 	otp         string        // required OTP, if any
 	password    string        // accepted password
 	refreshErr  error         // returned by the next Refresh, then cleared
+	connectErr  error         // like refreshErr, but before the connection (no commit)
 	loginErr    error         // returned by every Login
 	refreshWait chan struct{} // when set, Refresh blocks until closed
 	spent       map[string]bool
@@ -160,12 +161,22 @@ func (f *fakeIAM) Login(ctx context.Context, cr iam.Credentials) (iam.Tokens, er
 	return f.issue(1001), nil
 }
 
-func (f *fakeIAM) Refresh(ctx context.Context, refresh string) (iam.Tokens, error) {
+// Refresh models the real client: a connection failure (connectErr) ends
+// the call before commit; otherwise commit runs, and only then is the
+// token "sent".
+func (f *fakeIAM) Refresh(ctx context.Context, refresh string, commit func() error) (iam.Tokens, error) {
 	if f.refreshWait != nil {
 		<-f.refreshWait
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.connectErr; err != nil {
+		f.connectErr = nil
+		return iam.Tokens{}, err
+	}
+	if err := commit(); err != nil {
+		return iam.Tokens{}, err
+	}
 	f.refreshes = append(f.refreshes, refresh)
 	if err := f.refreshErr; err != nil {
 		f.refreshErr = nil
@@ -540,11 +551,14 @@ type spentCheckIAM struct {
 	seen  []string // the stored refresh token at each Refresh call
 }
 
-func (s *spentCheckIAM) Refresh(ctx context.Context, refresh string) (iam.Tokens, error) {
-	data, _ := s.store.Get(s.key)
-	sess, _ := decodeSession(data)
-	s.seen = append(s.seen, sess.Refresh)
-	return s.fakeIAM.Refresh(ctx, refresh)
+func (s *spentCheckIAM) Refresh(ctx context.Context, refresh string, commit func() error) (iam.Tokens, error) {
+	return s.fakeIAM.Refresh(ctx, refresh, func() error {
+		err := commit()
+		data, _ := s.store.Get(s.key)
+		sess, _ := decodeSession(data)
+		s.seen = append(s.seen, sess.Refresh)
+		return err
+	})
 }
 
 // A process killed while its refresh is on the wire must not leave the
@@ -584,26 +598,66 @@ func (f *fakeIAM) ClusterConfig(ctx context.Context, access string, p, r int64, 
 		ClientKeyPEM: []byte("key"), ExpiresAt: f.now().Add(2 * 365 * 24 * time.Hour)}, nil
 }
 
-// TestRefreshNotSent guards SPEC §4 "never use a refresh token twice" from the other side: only
-// failures that prove the request never reached IAM keep the refresh token for another try.
-func TestRefreshNotSent(t *testing.T) {
+// TestRefreshRefused guards SPEC §4 "never use a refresh token twice" from the other side: of
+// the failures after the token left the store, only a 429 (IAM did not process it) puts it back.
+func TestRefreshRefused(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
 		want bool
 	}{
 		{"429", fmt.Errorf("refresh: %w", &iam.RateLimitedError{RetryAfter: time.Minute}), true},
-		{"connection refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
-		{"untrusted certificate", fmt.Errorf("refresh: %w", iam.ErrUntrustedCertificate), true},
 		{"5xx, maybe processed", &iam.UnavailableError{Status: 503}, false},
 		{"timeout, maybe processed", context.DeadlineExceeded, false},
 		{"401", fmt.Errorf("refresh: %w", iam.ErrTokenRejected), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := refreshNotSent(tt.err); got != tt.want {
-				t.Errorf("refreshNotSent(%v) = %v, want %v", tt.err, got, tt.want)
+			if got := refreshRefused(tt.err); got != tt.want {
+				t.Errorf("refreshRefused(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
 	}
 }
+
+// TestRefreshTokenStaysUntilConnected guards SPEC §4 and issue #5 item 3: a refresh that never
+// got a connection (refused, timed out, untrusted certificate) leaves the store untouched, and
+// one whose token could not be taken out of the store is not sent.
+func TestRefreshTokenStaysUntilConnected(t *testing.T) {
+	t.Run("no connection", func(t *testing.T) {
+		r := newRig()
+		e := r.engine("default")
+		get(t, e)
+		puts := r.store.puts
+		r.clock.Add(59 * time.Minute)
+		r.iam.connectErr = fmt.Errorf("dial: %w", syscall.ECONNREFUSED)
+		if _, err := e.Token(context.Background(), GetOptions{MinTTL: 5 * time.Minute}); err == nil {
+			t.Fatal("want the connection error")
+		}
+		if r.store.puts != puts {
+			t.Errorf("%d store writes for a refresh that never connected, want 0", r.store.puts-puts)
+		}
+		get(t, e)
+		if r.iam.logins != 1 || len(r.iam.refreshes) != 1 {
+			t.Errorf("logins %d, refreshes %d; want the kept token refreshed, no new login", r.iam.logins, len(r.iam.refreshes))
+		}
+	})
+	t.Run("store refuses the write", func(t *testing.T) {
+		r := newRig()
+		e := r.engine("default")
+		get(t, e)
+		r.clock.Add(59 * time.Minute)
+		e.Store = failingPuts{r.store}
+		if _, err := e.Token(context.Background(), GetOptions{MinTTL: 5 * time.Minute}); err == nil {
+			t.Fatal("want the store's error")
+		}
+		if len(r.iam.refreshes) != 0 {
+			t.Errorf("the refresh token was sent though it could not leave the store")
+		}
+	})
+}
+
+// failingPuts is a store whose writes fail.
+type failingPuts struct{ Store }
+
+func (failingPuts) Put(string, []byte) error { return errors.New("disk full") }

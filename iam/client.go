@@ -21,9 +21,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -225,14 +227,39 @@ func (c *Client) Login(ctx context.Context, cr Credentials) (Tokens, error) {
 // be made or the server answered 429. After a 5xx, a timeout, a reset or a
 // truncated answer it returns an UnavailableError at once, and the caller must
 // assume the refresh token may have been spent.
-func (c *Client) Refresh(ctx context.Context, refresh string) (Tokens, error) {
+//
+// commit runs at most once, when the connection to IAM is ready and before a
+// byte of the request is written: there the caller takes the token out of its
+// store, so that a crash at any later point cannot leave a spent token behind,
+// while a failure to connect (refused, timed out, an untrusted certificate, a
+// proxy saying no) leaves it where it was. If commit fails, nothing is sent
+// and Refresh returns commit's error. Callers can tell whether commit ran by
+// whether it was called.
+func (c *Client) Refresh(ctx context.Context, refresh string, commit func() error) (Tokens, error) {
 	return c.tokens(ctx, request{
 		op: opRefresh, method: http.MethodPost, path: "/iam/auth/jwt/refresh",
 		body: struct {
 			Refresh string `json:"refresh"`
 		}{refresh},
-		resend: false, secrets: []string{refresh},
+		resend: false, secrets: []string{refresh}, beforeSend: once(commit),
 	})
+}
+
+// once makes f run at most once, returning its first result ever after: the
+// transport may try a request on a second connection when the first closed
+// before anything was written.
+func once(f func() error) func() error {
+	if f == nil {
+		return nil
+	}
+	var (
+		done sync.Once
+		err  error
+	)
+	return func() error {
+		done.Do(func() { err = f() })
+		return err
+	}
 }
 
 // SwitchAccount exchanges an access token for tokens of another account
@@ -416,6 +443,9 @@ type request struct {
 	// timeout, a reset after sending or a truncated answer ends the call with
 	// an UnavailableError.
 	resend bool
+	// beforeSend, when set, runs once the connection is ready and before the
+	// request is written; if it fails, the request is not sent.
+	beforeSend func() error
 	// secrets are scrubbed from anything the server says before it becomes
 	// part of an error message.
 	secrets []string
@@ -447,7 +477,10 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 			retry     bool
 			certError *tls.CertificateVerificationError
 		)
+		var notSent *notSentError
 		switch {
+		case errors.As(err, &notSent):
+			return res, notSent.err
 		case errors.As(err, &certError):
 			// Trying again cannot make the certificate trusted.
 			return res, untrusted(r.op, c.base.Host, certError)
@@ -516,8 +549,26 @@ func (c *Client) send(ctx context.Context, r request, payload []byte, attempt in
 	if r.authorization != "" {
 		req.Header.Set("Authorization", r.authorization)
 	}
+	var prepErr error
+	if r.beforeSend != nil {
+		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			// Called on the connection the request is about to be written to.
+			GotConn: func(info httptrace.GotConnInfo) {
+				if prepErr = r.beforeSend(); prepErr != nil {
+					cancel()
+					info.Conn.Close()
+				}
+			},
+		}))
+	}
 	start := c.now()
 	resp, err := c.http.Do(req)
+	if prepErr != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return response{}, &notSentError{prepErr}
+	}
 	if err != nil {
 		c.debugf("iam: %s %s attempt %d: no response after %s", r.method, r.path, attempt, c.now().Sub(start))
 		return response{}, err
@@ -532,6 +583,12 @@ func (c *Client) send(ctx context.Context, r request, payload []byte, attempt in
 	}
 	return res, nil
 }
+
+// notSentError carries the error of a request's beforeSend, which stopped
+// the request before it was written.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
 
 // dialFailed reports whether a transport error proves the request never left
 // this machine: the connection was never established.

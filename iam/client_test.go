@@ -98,7 +98,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	target, targetHits := serve(t, reply(200, tokensBody))
 	srv, hits := serve(t, reply(http.StatusTemporaryRedirect, "", "Location", target.URL+"/iam/auth/jwt/refresh"))
 	c, _ := newTestClient(t, srv.URL, Options{})
-	_, err := c.Refresh(testCtx(t), refreshJWT)
+	_, err := c.Refresh(testCtx(t), refreshJWT, nil)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTemporaryRedirect {
 		t.Fatalf("Refresh() = %v, want an APIError with status 307", err)
@@ -195,7 +195,7 @@ func TestRequests(t *testing.T) {
 		},
 		{
 			name:   "refresh",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Refresh(ctx, refreshJWT) },
+			call:   func(ctx context.Context, c *Client) (any, error) { return c.Refresh(ctx, refreshJWT, nil) },
 			answer: tokensBody, want: wantTokens,
 			seen: seenRequest{
 				Method: "POST", Path: "/iam/auth/jwt/refresh", ContentType: "application/json", Accept: "application/json",
@@ -1139,4 +1139,63 @@ func TestPing(t *testing.T) {
 	if _, err := c.Ping(context.Background()); !errors.As(err, &unavailable) {
 		t.Fatalf("Ping of a closed server: %v, want an UnavailableError", err)
 	}
+}
+
+// TestRefreshCommitsOnceConnected guards SPEC §4 (the refresh token leaves the store before it
+// is sent, and never twice) and issue #5 item 3: commit runs once per call, after the connection
+// is up and before IAM sees a byte; not at all when no connection is made; and a failing commit
+// stops the request.
+func TestRefreshCommitsOnceConnected(t *testing.T) {
+	t.Run("before the request, once across a 429", func(t *testing.T) {
+		var commits atomic.Int32
+		seenAfterCommit := true
+		check := func(w http.ResponseWriter, r *http.Request) {
+			seenAfterCommit = seenAfterCommit && commits.Load() == 1
+		}
+		srv, n := serve(t,
+			func(w http.ResponseWriter, r *http.Request) { check(w, r); reply(429, `{}`, "Retry-After", "0")(w, r) },
+			func(w http.ResponseWriter, r *http.Request) { check(w, r); reply(200, tokensBody)(w, r) })
+		c, _ := newTestClient(t, srv.URL, Options{})
+		if _, err := c.Refresh(testCtx(t), refreshJWT, func() error { commits.Add(1); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if commits.Load() != 1 || n.Load() != 2 || !seenAfterCommit {
+			t.Errorf("commits %d, requests %d, every request after the commit: %v; want 1, 2, true", commits.Load(), n.Load(), seenAfterCommit)
+		}
+	})
+	t.Run("no connection, no commit", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := "http://" + ln.Addr().String()
+		ln.Close()
+		tls := httptest.NewTLSServer(reply(200, tokensBody))
+		t.Cleanup(tls.Close)
+		for name, url := range map[string]string{"refused": dead, "untrusted certificate": tls.URL} {
+			c, _ := newTestClient(t, url, Options{})
+			committed := false
+			if _, err := c.Refresh(testCtx(t), refreshJWT, func() error { committed = true; return nil }); err == nil {
+				t.Fatalf("%s: Refresh succeeded", name)
+			}
+			if committed {
+				t.Errorf("%s: commit ran though no connection was made", name)
+			}
+		}
+	})
+	t.Run("a failing commit stops the request", func(t *testing.T) {
+		srv, n := serve(t, reply(200, tokensBody))
+		c, rec := newTestClient(t, srv.URL, Options{})
+		errDisk := errors.New("disk full")
+		_, err := c.Refresh(testCtx(t), refreshJWT, func() error { return errDisk })
+		if !errors.Is(err, errDisk) {
+			t.Errorf("Refresh = %v, want the commit's error", err)
+		}
+		if n.Load() != 0 {
+			t.Errorf("IAM saw %d requests, want none", n.Load())
+		}
+		if waits, _ := rec.recorded(); len(waits) != 0 {
+			t.Errorf("retried after a failed commit (waits %v)", waits)
+		}
+	})
 }
