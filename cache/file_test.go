@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -546,36 +545,6 @@ func TestFileStoreUnlockBurstDerivesOnce(t *testing.T) {
 	if n := strings.Count(string(data), "ask\n"); n != 1 {
 		t.Fatalf("%d processes asked for the passphrase (ran the KDF) %d times, want 1", procs, n)
 	}
-}
-
-func TestFileStoreSurvivesKilledWriters(t *testing.T) {
-	ts := newTestStore(t)
-	valid := [][]byte{killLoopValue(0), killLoopValue(1)}
-	const rounds = 20
-	seen := 0
-	for round := range rounds {
-		cmd := child(t, "putloop", ts.childEnv()...)
-		startReady(t, cmd)
-		time.Sleep(time.Duration(rand.IntN(20_000)) * time.Microsecond)
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		got, err := ts.Get("k")
-		switch {
-		case errors.Is(err, ErrNotFound) && seen == 0:
-			// Killed before its first write finished.
-		case err != nil:
-			t.Fatalf("round %d: Get after SIGKILL: %v", round, err)
-		case !slices.ContainsFunc(valid, func(v []byte) bool { return bytes.Equal(v, got) }):
-			t.Fatalf("round %d: Get after SIGKILL returned a torn value of %d bytes", round, len(got))
-		default:
-			seen++
-		}
-	}
-	// Each temporary file left behind is a write the kill interrupted.
-	torn, _ := filepath.Glob(filepath.Join(ts.opts.Dir, ".*.tmp-*"))
-	t.Logf("%d of %d rounds found a value; %d writes were interrupted", seen, rounds, len(torn))
 }
 
 func TestLockStore(t *testing.T) {

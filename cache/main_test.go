@@ -235,6 +235,27 @@ func runChild(role string, env func(string) string) error {
 				return err
 			}
 		}
+	case "deleteloop":
+		// Deletes k over and over. A hard link of TEMPLATE, a copy of k's entry file, brings
+		// it back at once, atomically and without a Put's fsyncs, so kills land in Delete.
+		s, err := openStore()
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		for {
+			if err := os.Link(env("TEMPLATE"), s.entryPath("k")); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			if err := s.Delete("k"); err != nil {
+				return err
+			}
+		}
+	case "createonce":
+		// Creates the store in the empty STORE_DIR, caching its key in KEYCACHE_DIR.
+		fmt.Println("ready")
+		_, err := openStore()
+		return err
 	case "lockcount":
 		l := Locker{Dir: env("LOCK_DIR")}
 		counter := env("COUNTER")

@@ -2,8 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"math/rand/v2"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,70 +11,148 @@ import (
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
-	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// TestSIGKILLDuringRefresh guards SPEC §4 (locks released by the kernel when the holder dies;
-// never a refresh token twice) and §5 (every write is atomic: a crash never leaves a half
-// file), issue #2 "done when" 5: processes killed at random points of a forced refresh leave a
-// store that reads, a free lock and no refresh token that is sent again.
+// The crash loops of issue #5 item 3 kill real processes at delays drawn uniformly over their
+// whole life (see killLoop), at least minKills times per operation, and check after each kill
+// that the next process succeeds at once: the store reads, the lock is free.
+
+// refreshArgs force a refresh, which takes the lock and writes the store.
+var refreshArgs = []string{"get", "--refresh", "--format", "token"}
+
+// TestSIGKILLDuringRefresh guards SPEC §4 (the lock is released by the kernel when its holder
+// dies; a refresh token is never used twice) and §5 (a crash never leaves a half file), issue
+// #5 item 3: get --refresh killed anywhere in its life. After each kill the store reads, and
+// the next get --refresh succeeds at once: it refreshes when the store still holds the refresh
+// token and logs in only when the killed process had taken it out, which the engine does once
+// connected to IAM, just before sending it.
 func TestSIGKILLDuringRefresh(t *testing.T) {
-	const (
-		iterations   = 30
-		maxKillDelay = 30 * time.Millisecond
-		lockTimeout  = 10 * time.Second
-	)
-	w := newWorld(t)
-	w.configure(`lock_timeout = "` + lockTimeout.String() + `"`)
-	w.ok([]string{passwordEnv}, "login")
-	seed := rand.Uint64()
-	t.Logf("kill delays drawn with seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	var issued issuers
+	w := newWorld(t, issued.wrap)
+	w.configure(crashLockTimeout)
+	// The password lets a process that finds the refresh token gone log in instead.
+	env := []string{passwordEnv}
+	w.ok(env, "login")
+	loginsBefore := w.iam.Calls(fakeiam.Login)
 
-	killed := 0
-	for i := range iterations {
-		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(rng.Int64N(int64(maxKillDelay)+1)))
-		// The password lets a process that finds the refresh token gone log in instead.
-		res := harness.Runner{}.Run(ctx, w.cmd([]string{passwordEnv}, "get", "--refresh", "--format", "token"))
-		cancel()
-		switch {
-		case res.ExitCode == -1:
-			killed++
-		case res.ExitCode != 0:
-			t.Errorf("iteration %d, not killed: exit %d\nstderr:\n%s", i, res.ExitCode, res.Stderr)
+	// Of the killed runs: how many had reached IAM's refresh endpoint (the token is spent), and
+	// how many were followed by a login although they had not (the token was forgotten in
+	// flight, issue #5 item 3 calls that login needless).
+	var reached, inFlight int
+	var examples []string
+	l := w.newKillLoop(env, refreshArgs...)
+	l.run(func(a attempt) {
+		if !a.killed {
+			if via := issued.of(a.res.Stdout); via != fakeiam.Refresh {
+				t.Errorf("run %d was not killed and got its token by %q, want by refresh", a.n, via)
+			}
+			return
 		}
-	}
-	t.Logf("%d of %d processes killed; %d refresh and %d login calls", killed, iterations,
-		w.iam.Calls(fakeiam.Refresh), w.iam.Calls(fakeiam.Login))
+		holdsRefresh := !w.status().RefreshExp.IsZero()
+		next := l.next(a, env, refreshArgs...)
+		via := issued.of(next.Stdout)
+		own := 0
+		if via == fakeiam.Refresh {
+			own = 1
+		}
+		// Counting to the end of the next run also catches a request the killed process sent
+		// that the fake read only after the kill.
+		spent := a.since(fakeiam.Refresh) > own
+		if spent {
+			reached++
+		}
+		switch {
+		case via == fakeiam.Refresh && holdsRefresh:
+		case via == fakeiam.Login && !holdsRefresh:
+			if !spent {
+				inFlight++
+				examples = append(examples, fmt.Sprintf("run %d killed after %v", a.n, a.delay))
+			}
+		default:
+			t.Errorf("after run %d (killed after %v) the store held a refresh token: %v; the next get --refresh got its token by %q",
+				a.n, a.delay, holdsRefresh, via)
+		}
+	})
+	logins := w.iam.Calls(fakeiam.Login) - loginsBefore
+	l.report(fmt.Sprintf("%d killed runs had reached the refresh endpoint; %d logins followed a kill, %d of them one that had not",
+		reached, logins, inFlight))
+	w.checkOneSession()
 
-	var rows []struct {
-		LoggedIn bool   `json:"logged_in"`
-		Error    string `json:"error"`
-	}
-	if err := json.Unmarshal([]byte(w.ok(nil, "status", "--json")), &rows); err != nil {
-		t.Fatalf("status --json: %v", err)
-	}
-	if len(rows) != 1 || !rows[0].LoggedIn || rows[0].Error != "" {
-		t.Errorf("status after the kills = %+v, want one logged-in profile without error", rows)
-	}
-	// get --refresh takes the lock: it must not find it held by a dead process.
-	res := w.run([]string{passwordEnv}, "get", "--refresh", "--format", "token")
-	checkExit(t, res, 0)
-	if strings.Contains(res.Stderr, "waiting for another") || res.Wall >= lockTimeout {
-		t.Errorf("get --refresh waited for the lock (%v):\n%s", res.Wall, res.Stderr)
-	}
-	if got := w.token([]string{passwordEnv}); got != strings.TrimSpace(res.Stdout) {
-		t.Error("a plain get after the refresh does not print the refreshed token")
-	}
-	if got := w.iam.RefreshReuse(); got != 0 {
-		t.Errorf("%d refresh tokens were presented twice, want 0", got)
+	// The per-kill check above is the rule: a login only when the store no longer held the
+	// refresh token. The engine takes it out only once connected to IAM, immediately before
+	// writing the request (the commit of iam.Client.Refresh), so a kill in that last instant
+	// (the store directory's fsync, then one write) costs a login although IAM never saw the
+	// token. Closing that window would risk a token sent twice (SPEC §4); the report counts
+	// such kills: before the commit moved after the connection, 24 to 34 of 200.
+	if inFlight > 0 {
+		t.Logf("examples of kills between the token leaving the store and IAM receiving it: %s",
+			strings.Join(examples[:min(len(examples), 3)], "; "))
 	}
 }
 
+// TestSIGKILLDuringLogin guards SPEC §4, §5 and §7 login, issue #5 item 3: login killed
+// anywhere in its life leaves the store and the config readable, the lock free, and the
+// session the store held usable: the next get --refresh, without a password, refreshes it.
+func TestSIGKILLDuringLogin(t *testing.T) {
+	w := newWorld(t)
+	w.configure(crashLockTimeout)
+	env := []string{passwordEnv}
+	w.ok(env, "login")
+
+	reached := 0
+	l := w.newKillLoop(env, "login")
+	l.run(func(a attempt) {
+		if !a.killed {
+			return
+		}
+		// Without a password, a lost session would end this run with exit 3.
+		l.next(a, nil, refreshArgs...)
+		if a.since(fakeiam.Login) > 0 {
+			reached++
+		}
+	})
+	l.report(fmt.Sprintf("%d killed runs had reached the login endpoint", reached))
+	w.checkOneSession()
+}
+
+// TestSIGKILLDuringLogout guards SPEC §4, §5 and §7 logout, issue #5 item 3: logout killed
+// anywhere in its life leaves the store readable and the lock free, and either the whole
+// session or none of it. The next process, get --refresh with a password, logs in again when
+// the logout got through and refreshes when it did not.
+func TestSIGKILLDuringLogout(t *testing.T) {
+	var issued issuers
+	w := newWorld(t, issued.wrap)
+	w.configure(crashLockTimeout)
+	env := []string{passwordEnv}
+	w.ok(env, "login")
+
+	var gone, kept int
+	l := w.newKillLoop(nil, "logout", "--yes")
+	l.run(func(a attempt) {
+		// It also restores the session for the next logout.
+		next := l.next(a, env, refreshArgs...)
+		switch via := issued.of(next.Stdout); {
+		case via == fakeiam.Login:
+			if a.killed {
+				gone++
+			}
+		case via == fakeiam.Refresh && !a.killed:
+			t.Errorf("run %d logged out, yet the next process found the session and refreshed it", a.n)
+		case via == fakeiam.Refresh:
+			kept++
+		default:
+			t.Fatalf("the get --refresh after run %d printed a token the fake did not issue by login or refresh", a.n)
+		}
+	})
+	l.report(fmt.Sprintf("%d killed logouts had deleted the session, %d had not", gone, kept))
+	w.checkOneSession()
+}
+
 // TestKilledAfterIAMRotatedTheRefreshToken guards SPEC §4 "never use a refresh token twice",
-// issue #2 "done when" 5, at the one point the random kills of TestSIGKILLDuringRefresh hit
-// only sometimes: IAM has accepted the refresh token (so it is spent) and the process dies
-// before it could store the new pair. The next process must not send the spent token again.
+// issue #2 "done when" 5 and issue #5 item 3, at the one point the random kills of
+// TestSIGKILLDuringRefresh hit only sometimes: IAM has accepted the refresh token (so it is
+// spent) and the process dies before it could store the new pair. The next process must not
+// send the spent token again.
 func TestKilledAfterIAMRotatedTheRefreshToken(t *testing.T) {
 	spent := make(chan struct{})
 	var first sync.Once
