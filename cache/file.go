@@ -213,7 +213,7 @@ func newFileStore(opts FileOptions, m metadata, key []byte) (*FileStore, error) 
 
 func readMeta(dir string) (metadata, error) {
 	path := filepath.Join(dir, metaName)
-	data, err := os.ReadFile(path)
+	data, err := readPrivateFile(path)
 	if err != nil {
 		return metadata{}, fmt.Errorf("read credential store metadata: %w", err)
 	}
@@ -233,10 +233,12 @@ func (s *FileStore) entryPath(key string) string {
 }
 
 // Get returns the value stored under key. A missing entry gives an error
-// wrapping ErrNotFound; a damaged one a *CorruptError naming its file.
+// wrapping ErrNotFound; a damaged one a *CorruptError naming its file; one
+// this store did not write (another owner, a mode other than 0600) an
+// *UnsafePathError naming it.
 func (s *FileStore) Get(key string) ([]byte, error) {
 	path := s.entryPath(key)
-	data, err := os.ReadFile(path)
+	data, err := readPrivateFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read cache entry %q: %w", key, ErrNotFound)
 	}

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/iam"
 )
 
 // Env looks up an environment variable; the CLI passes os.Getenv, tests pass a map lookup.
@@ -232,23 +234,30 @@ func normalizeBaseURL(raw string) string {
 	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
 }
 
+// maxNameLen bounds a profile name; a longer one is refused without being repeated.
+const maxNameLen = 64
+
 // checkName allows what is safe as a file name and a bare-ish TOML key; "." and ".." are refused
 // because other packages may use the name as a path component.
 func checkName(name string) error {
-	ok := len(name) >= 1 && len(name) <= 64 && name != "." && name != ".."
+	if len(name) > maxNameLen {
+		return fmt.Errorf("invalid profile name: %d bytes long, want at most %d of A-Z a-z 0-9 . _ -", len(name), maxNameLen)
+	}
+	ok := len(name) >= 1 && name != "." && name != ".."
 	for i := 0; ok && i < len(name); i++ {
 		c := name[i]
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			c == '.' || c == '_' || c == '-'
 	}
 	if !ok {
-		return fmt.Errorf("invalid profile name %q: want 1 to 64 of A-Z a-z 0-9 . _ -", name)
+		return fmt.Errorf("invalid profile name %q: want 1 to %d of A-Z a-z 0-9 . _ -", name, maxNameLen)
 	}
 	return nil
 }
 
-// checkBaseURL does not check the scheme (the IAM client decides what is safe to talk to), and
-// does not echo the value: a URL with userinfo would carry a password.
+// checkBaseURL does not check the scheme (the IAM client decides what is safe to talk to, and
+// doctor reports an unsafe GCORE_BASE_URL as such), and does not echo the value: a URL with
+// userinfo would carry a password.
 func checkBaseURL(s string) error {
 	u, err := url.Parse(s)
 	switch {
@@ -260,6 +269,17 @@ func checkBaseURL(s string) error {
 		return errors.New("base URL must not have a query or fragment")
 	}
 	return nil
+}
+
+// checkFileBaseURL adds the IAM client's own rule (https, or http to a loopback host; SPEC §3)
+// for a base_url in the file, so that the error names the file, line and key rather than
+// surfacing later from the client.
+func checkFileBaseURL(s string) error {
+	if err := checkBaseURL(s); err != nil {
+		return err
+	}
+	_, err := iam.ValidateBaseURL(s)
+	return err
 }
 
 func checkAuth(s string) error {

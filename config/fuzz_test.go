@@ -3,8 +3,11 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/iam"
 )
 
 func FuzzLoad(f *testing.F) {
@@ -13,6 +16,8 @@ func FuzzLoad(f *testing.F) {
 		"[profiles.default]\nusername = \"me@example.com\"\nclient_id = 12345\nmin_ttl = \"5m\"\n",
 		"[profiles.a]\nallowed_hosts = [\"Git.Example.com\", \"[::1]:5000\"]\n[profiles.\"b.c\"]\nauth = \"api-token\"\n",
 		"[profiles]\nx = { base_url = \"http://127.0.0.1:1/\", backend = \"file\" }\n",
+		"[profiles.y]\nbase_url = \"http://api.example.com\"\n",
+		"[profiles.\"\xff\"]\nusername = \"\xfe\"\n",
 		"[profiles.d]\n[[profiles.d.registries]]\nhost = \"r\"\n",
 		"profiles = 1",
 		"[profiles.default]\nusername = \"unterminated\n",
@@ -37,6 +42,10 @@ func FuzzLoad(f *testing.F) {
 			}
 			if p.MinTTL < 0 || p.LockTimeout <= 0 || p.HTTPTimeout <= 0 || p.ClientID < 0 {
 				t.Fatalf("profile %q resolved out of range: %+v", name, p)
+			}
+			// A loaded base_url is one the IAM client will talk to (SPEC §3).
+			if _, err := iam.ValidateBaseURL(p.BaseURL); err != nil {
+				t.Fatalf("profile %q loaded base_url %q that the IAM client refuses: %v", name, p.BaseURL, err)
 			}
 			for _, h := range p.AllowedHosts {
 				if n, err := normalizeHost(h); err != nil || n != h {
@@ -113,6 +122,29 @@ func FuzzAddProfile(f *testing.F) {
 		if got.Name != want.Name || got.Username != want.Username || got.BaseURL != want.BaseURL ||
 			got.ClientID != want.ClientID || got.Auth != want.Auth {
 			t.Fatalf("read back %+v, want %+v", got, want)
+		}
+	})
+}
+
+// FuzzCheckName guards issue #5 item 4 (GCORE_PROFILE and --profile are hostile input): an
+// accepted profile name is safe as one path component, and a refusal never repeats more than
+// the longest name it could accept.
+func FuzzCheckName(f *testing.F) {
+	for _, seed := range []string{"default", "ci.bot-2_x", ".", "..", "../x", "a/b", "a\nb", "\xff", "", strings.Repeat("a", 65)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		err := checkName(name)
+		if err != nil {
+			// %q of 64 bytes is at most 4×64 escaped bytes, plus the explanation.
+			if len(err.Error()) > 4*maxNameLen+100 {
+				t.Fatalf("checkName error is %d bytes long: %.80q…", len(err.Error()), err)
+			}
+			return
+		}
+		if name == "" || len(name) > maxNameLen || name == "." || name == ".." ||
+			strings.ContainsAny(name, "/\\\x00\n") || filepath.Base(name) != name {
+			t.Fatalf("checkName accepted %q", name)
 		}
 	})
 }

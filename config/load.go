@@ -14,9 +14,13 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// ErrInsecure is returned (wrapped) for a config file that other users could write: it names
-// commands the helper runs (password_command), so it must be the user's alone (SPEC §10).
-var ErrInsecure = errors.New("refusing a group- or world-writable config file")
+// maxFileSize bounds the config file Load reads.
+const maxFileSize = 1 << 20
+
+// ErrInsecure is returned (wrapped) for a config file that other users could change: it is
+// group- or world-writable, or another user (not root) owns it. It names commands the helper
+// runs (password_command), so it must be the user's alone (SPEC §10), as ssh requires of its own.
+var ErrInsecure = errors.New("refusing a config file other users could change")
 
 // File is a parsed config file. Every value in it has been type-checked and validated.
 type File struct {
@@ -81,11 +85,22 @@ func read(path string) ([]byte, fs.FileInfo, error) {
 	}
 	// Windows reports no meaningful permission bits; its ACLs are the user's business.
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0 {
-		return nil, nil, fmt.Errorf("config %s: %w (mode %04o)", path, ErrInsecure, fi.Mode().Perm())
+		return nil, nil, fmt.Errorf("config %s: %w: it is group- or world-writable (mode %04o): run chmod go-w on it",
+			path, ErrInsecure, fi.Mode().Perm())
 	}
-	data, err := io.ReadAll(fh)
+	// Root may provision a user's config; any other owner could rewrite it at will.
+	if uid, me, ok := owner(fi); ok && uid != me && uid != 0 {
+		return nil, nil, fmt.Errorf("config %s: %w: it is owned by uid %d, not by this user (uid %d) or root: use a file of your own",
+			path, ErrInsecure, uid, me)
+	}
+	// A config file is a few hundred bytes; a huge one is a mistake, and reading it whole would
+	// cost every call its memory.
+	data, err := io.ReadAll(io.LimitReader(fh, maxFileSize+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, nil, fmt.Errorf("config %s: larger than %d bytes", path, maxFileSize)
 	}
 	return data, fi, nil
 }
@@ -209,7 +224,7 @@ func (h *hook) UnmarshalTOML(v any) error {
 func (p *Profile) set(key string, v any) (err error) {
 	switch key {
 	case "base_url":
-		p.BaseURL, err = stringOf(v, checkBaseURL)
+		p.BaseURL, err = stringOf(v, checkFileBaseURL)
 	case "username":
 		p.Username, err = stringOf(v, nil)
 	case "client_id":

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -107,6 +108,21 @@ func TestLoadErrors(t *testing.T) {
 			want:    `: unknown key "profile"`,
 		},
 		{
+			name:    "unknown top-level key",
+			content: "foo = 1\n[profiles.default]\n",
+			want:    `line 1: unknown key "foo"`,
+		},
+		{
+			name:    "invalid UTF-8",
+			content: "[profiles.default]\nusername = \"\xff\xfe\"\n",
+			want:    "line 2: invalid UTF-8 byte",
+		},
+		{
+			name:    "NUL byte",
+			content: "[profiles.default]\nusername = \"a\x00b\"\n",
+			want:    "line 2: ",
+		},
+		{
 			name:    "syntax error",
 			content: "[profiles.default]\nusername = \"me\n",
 			want:    "line 2: ",
@@ -187,6 +203,16 @@ func TestLoadErrors(t *testing.T) {
 			want:    `line 2: key "profiles.default.base_url": base URL must be absolute`,
 		},
 		{
+			name:    "base_url plain http to a public host",
+			content: "[profiles.default]\nbase_url = \"http://api.example.com\"\n",
+			want:    `line 2: key "profiles.default.base_url": base url http://api.example.com: insecure url: use https`,
+		},
+		{
+			name:    "base_url ftp",
+			content: "[profiles.default]\nbase_url = \"ftp://api.gcore.com\"\n",
+			want:    `line 2: key "profiles.default.base_url": base url scheme "ftp": insecure url`,
+		},
+		{
 			name:    "allowed_hosts with scheme",
 			content: "[profiles.default]\nallowed_hosts = [\"git.example.com\", \"https://github.com\"]\n",
 			want:    `line 2: key "profiles.default.allowed_hosts": entry "https://github.com": want a host name or host:port`,
@@ -239,6 +265,48 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestLoadBaseURLSchemes guards SPEC §3: a base_url in the file is https, or plain http only to
+// a loopback address (issue #5 item 4, hostile input).
+func TestLoadBaseURLSchemes(t *testing.T) {
+	for _, tt := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://api.gcore.com", true},
+		{"HTTPS://API.gcore.com/", true},
+		{"http://127.0.0.1:8080", true},
+		{"http://127.1.2.3", true},
+		{"http://[::1]:8080/x", true},
+		{"http://localhost:1", true},
+		{"http://api.gcore.com", false},
+		{"http://10.0.0.1", false},
+		{"http://localhost.example.com", false},
+		{"ws://127.0.0.1", false},
+	} {
+		t.Run(tt.url, func(t *testing.T) {
+			_, err := Load(writeConfig(t, fmt.Sprintf("[profiles.default]\nbase_url = %q\n", tt.url), 0o600))
+			if (err == nil) != tt.ok {
+				t.Fatalf("Load with base_url %q: error %v, want ok=%v", tt.url, err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestLoadTooLarge guards issue #5 item 4: the config file is read with a bound, and a file past
+// it is refused by name, not read into memory.
+func TestLoadTooLarge(t *testing.T) {
+	body := "[profiles.default]\n# " + strings.Repeat("x", maxFileSize) + "\n"
+	path := writeConfig(t, body, 0o600)
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "config "+path+": larger than 1048576 bytes") {
+		t.Fatalf("Load of a %d-byte file: error %v, want it refused as too large", len(body), err)
+	}
+	// A file just under the bound still loads.
+	if _, err := Load(writeConfig(t, "# "+strings.Repeat("x", maxFileSize-3)+"\n", 0o600)); err != nil {
+		t.Fatalf("Load of a %d-byte file: %v", maxFileSize, err)
+	}
+}
+
 func TestLoadErrorKeepsSecretsOut(t *testing.T) {
 	_, err := Load(writeConfig(t, "[profiles.default]\nbase_url = \"https://me:hunter2@api.gcore.com\"\n", 0o600))
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
@@ -271,6 +339,27 @@ func TestLoadPermissions(t *testing.T) {
 				t.Errorf("error %q does not name the file", err)
 			}
 		})
+	}
+}
+
+// TestLoadForeignOwner guards SPEC §10 and issue #5 item 4 ("files owned by another user"): a
+// config file another user owns could be rewritten by them to run any password_command, so it
+// is refused by path, whatever its mode, and nothing in it is used.
+func TestLoadForeignOwner(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no POSIX owners")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file away")
+	}
+	path := writeConfig(t, "[profiles.default]\npassword_command = \"evil\"\n", 0o644)
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	want := "config " + path + ": refusing a config file other users could change: it is owned by uid 65534, not by this user (uid 0) or root"
+	if !errors.Is(err, ErrInsecure) || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("Load of a file owned by uid 65534 = %v, want %q", err, want)
 	}
 }
 

@@ -1,7 +1,6 @@
 package helper
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,6 +8,9 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrNoSecret means no source could supply a secret without asking a human,
@@ -30,6 +32,8 @@ type SecretSources struct {
 	Askpass string
 	// Prompt is nil when no human may be asked.
 	Prompt Prompter
+	// CommandTimeout bounds each command and askpass run; zero means DefaultCommandTimeout.
+	CommandTimeout time.Duration
 }
 
 // secretSpec names where one kind of secret may come from.
@@ -74,14 +78,18 @@ func (s SecretSources) Ask(ctx context.Context, prompt string) (string, error) {
 func (s SecretSources) find(ctx context.Context, spec secretSpec) (string, error) {
 	if s.Getenv != nil && spec.envVar != "" {
 		if v := s.Getenv(spec.envVar); v != "" {
+			if err := CheckSecret(v); err != nil {
+				return "", fmt.Errorf("%s: %w", spec.envVar, err)
+			}
 			return v, nil
 		}
 	}
 	if spec.command != "" {
-		return runSecretCommand(ctx, shellCommand(ctx, spec.command), "command")
+		name, args := shellCommand(spec.command)
+		return s.run(ctx, "command", name, args...)
 	}
 	if s.Askpass != "" {
-		return runSecretCommand(ctx, exec.CommandContext(ctx, s.Askpass, spec.prompt), "GCORE_ASKPASS program")
+		return s.run(ctx, "GCORE_ASKPASS program", s.Askpass, spec.prompt)
 	}
 	if s.Prompt != nil {
 		v, err := s.Prompt(ctx, spec.prompt, spec.echo)
@@ -91,35 +99,103 @@ func (s SecretSources) find(ctx context.Context, spec secretSpec) (string, error
 		if v = strings.TrimRight(v, "\r\n"); v == "" {
 			return "", errors.New("empty answer")
 		}
+		if err := CheckSecret(v); err != nil {
+			return "", fmt.Errorf("answer: %w", err)
+		}
 		return v, nil
 	}
 	return "", ErrNoSecret
 }
 
-func shellCommand(ctx context.Context, command string) *exec.Cmd {
-	if runtime.GOOS == "windows" {
-		return exec.CommandContext(ctx, "cmd", "/C", command)
+// MaxSecretLen bounds every secret read from the environment, a command, askpass or the
+// terminal. Real passwords, one-time passwords and API tokens are far shorter; a bound keeps a
+// runaway command or a wrong variable from reaching memory, IAM or the store unchecked.
+const MaxSecretLen = 4096
+
+// CheckSecret refuses what cannot be a password, one-time password, token or passphrase: too
+// long, not UTF-8 (JSON would silently turn it into U+FFFD and IAM would refuse a different
+// secret), or with a control character (a stray escape sequence or CR; HTTP headers refuse them
+// anyway). Every source SecretSources reads is checked with it; callers that read a secret
+// themselves (GCORE_KEYRING_PASSPHRASE) may use it too. Its errors never show the value.
+func CheckSecret(v string) error {
+	switch {
+	case len(v) > MaxSecretLen:
+		return fmt.Errorf("longer than %d bytes", MaxSecretLen)
+	case !utf8.ValidString(v):
+		return errors.New("not valid UTF-8")
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return errors.New("contains a control character")
 	}
-	return exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	return nil
 }
 
-// runSecretCommand runs cmd and returns the first line of its stdout. Its
-// stderr goes to a buffer, never to our output, and only its exit status is
+// DefaultCommandTimeout bounds a password_command, otp_command or GCORE_ASKPASS program when
+// SecretSources.CommandTimeout is zero: time enough for a human to answer a pinentry or askpass
+// dialog, and an end to a command that hangs while this process holds the profile's lock.
+const DefaultCommandTimeout = 60 * time.Second
+
+// commandWaitDelay is how long a finished command's stdout may stay open (held by a child it left
+// running) before it is closed and what was read so far is used.
+const commandWaitDelay = time.Second
+
+func shellCommand(command string) (name string, args []string) {
+	if runtime.GOOS == "windows" {
+		return "cmd", []string{"/C", command}
+	}
+	return "/bin/sh", []string{"-c", command}
+}
+
+// run runs a secret command and returns the first line of its stdout. Only that line's worth of
+// output is kept, the rest is read and dropped, so a command printing without end costs no
+// memory and never blocks on a full pipe. Its stderr is discarded and only its exit status is
 // reported: its output might be the secret.
-func runSecretCommand(ctx context.Context, cmd *exec.Cmd, what string) (string, error) {
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("%s: %w", what, ctx.Err())
-		}
+func (s SecretSources) run(ctx context.Context, what, name string, args ...string) (string, error) {
+	timeout := s.CommandTimeout
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, name, args...)
+	cmd.WaitDelay = commandWaitDelay
+	// Room for the longest secret and its line end: anything past it only shows it is too long.
+	stdout := &headWriter{max: MaxSecretLen + 2}
+	cmd.Stdout = stdout
+	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil // it succeeded; a child it left running held stdout open
+	}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return "", fmt.Errorf("%s: %w", what, ctx.Err())
+	case cctx.Err() != nil:
+		return "", fmt.Errorf("%s %q did not finish within %s", what, commandName(cmd), timeout)
+	default:
 		return "", fmt.Errorf("%s %q failed: %w", what, commandName(cmd), err)
 	}
-	line, _, _ := bufio.NewReader(&stdout).ReadLine()
+	line, _, _ := bytes.Cut(stdout.buf, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) == 0 {
 		return "", fmt.Errorf("%s %q printed nothing", what, commandName(cmd))
 	}
+	if err := CheckSecret(string(line)); err != nil {
+		return "", fmt.Errorf("%s %q printed an unusable first line: %w", what, commandName(cmd), err)
+	}
 	return string(line), nil
+}
+
+// headWriter keeps the first max bytes written to it and drops the rest.
+type headWriter struct {
+	buf []byte
+	max int
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	if room := w.max - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
 }
 
 // commandName names a command in an error without its arguments, which are

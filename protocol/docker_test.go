@@ -143,6 +143,10 @@ func TestRegistryHost(t *testing.T) {
 		{"[fe80::1%eth0]", ""},
 		{"[::1]5000", ""},
 		{"[::1]:99999", ""},
+		{"registry\x00.example.com", ""},
+		{"https://r\xff.example.com/v2/", ""},
+		{"r.example.com:50\x00", ""},
+		{"r.example.com\n", ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := RegistryHost(tc.in)

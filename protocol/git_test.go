@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -42,6 +43,15 @@ func TestParseGitRequest(t *testing.T) {
 		{name: "empty key", in: "=x\n", wantErr: "line 1 is not key=value"},
 		{name: "empty list key", in: "host=h\n[]=x\n", wantErr: "line 2 is not key=value"},
 		{name: "NUL", in: "password=a\x00b\n", wantErr: "line 1 has a NUL byte"},
+		{name: "invalid UTF-8 kept byte for byte", in: "protocol=https\nhost=h\xff\npath=r\xe9po\n\n",
+			want: GitRequest{Protocol: "https", Host: "h\xff", Path: "r\xe9po",
+				Attrs: map[string][]string{"protocol": {"https"}, "host": {"h\xff"}, "path": {"r\xe9po"}}}},
+		{name: "control characters kept", in: "host=h\x1b[2J\tx\n",
+			want: GitRequest{Host: "h\x1b[2J\tx", Attrs: map[string][]string{"host": {"h\x1b[2J\tx"}}}},
+		{name: "thousands of lines within the bound", in: strings.Repeat("wwwauth[]=Basic\n", 3000) + "host=h\n",
+			want: GitRequest{Host: "h", Attrs: map[string][]string{"host": {"h"}, "wwwauth": slices.Repeat([]string{"Basic"}, 3000)}}},
+		{name: "NUL in a key", in: "ho\x00st=h\n", wantErr: "line 1 has a NUL byte"},
+		{name: "NUL late", in: "protocol=https\nhost=h\npath=\x00\n", wantErr: "line 3 has a NUL byte"},
 		{name: "oversize", in: "password=" + strings.Repeat("x", maxInput) + "\n", wantErr: "longer than"},
 		{name: "oversize over many lines", in: strings.Repeat("a=b\n", maxInput/4+1), wantErr: "longer than"},
 	} {
@@ -60,6 +70,16 @@ func TestParseGitRequest(t *testing.T) {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestParseGitRequestErrorsHideInput guards issue #5 item 4 and SPEC §10: a refused request is
+// named by line number, never by its content, which may be a password.
+func TestParseGitRequestErrorsHideInput(t *testing.T) {
+	for _, in := range []string{"password=hunter2\x00\n", "hunter2\n", "password=hunter2" + strings.Repeat("x", maxInput)} {
+		if _, err := ParseGitRequest(strings.NewReader(in)); err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("ParseGitRequest(%.40q…) error = %v, want one that does not repeat the input", in, err)
+		}
 	}
 }
 

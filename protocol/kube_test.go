@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -67,6 +70,9 @@ func TestParseExecInfo(t *testing.T) {
 		{name: "oversize", env: `{"kind":"ExecCredential","pad":"` + strings.Repeat("x", 64<<10) + `"}`,
 			wantErr: "larger than 65536 bytes"},
 		{name: "too deep", env: strings.Repeat("[", 100), wantErr: "nested deeper than 64"},
+		{name: "invalid UTF-8 outside a string", env: "{\xff}", wantErr: "invalid json at offset 1"},
+		{name: "invalid UTF-8 in kind", env: "{\"kind\":\"\xff\"}", wantErr: "kind is \"\ufffd\", want ExecCredential"},
+		{name: "NUL", env: "{\"kind\":\"ExecCredential\"\x00}", wantErr: "invalid json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseExecInfo(tc.env)
@@ -84,6 +90,43 @@ func TestParseExecInfo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestParseExecInfoLongValues guards issue #5 item 4: KUBERNETES_EXEC_INFO may be up to 64 KiB
+// of anything, and an error repeats at most a short prefix of the value it names.
+func TestParseExecInfoLongValues(t *testing.T) {
+	long := strings.Repeat("v", 60<<10)
+	for _, env := range []string{
+		`{"kind":"ExecCredential","apiVersion":"` + long + `"}`,
+		`{"kind":"` + long + `"}`,
+	} {
+		_, err := ParseExecInfo(env)
+		if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), `"`+strings.Repeat("v", maxEcho)+`"...`) {
+			t.Errorf("got error %.300v (%d bytes), want a short one that cuts the value", err, len(fmt.Sprint(err)))
+		}
+	}
+}
+
+// FuzzQuoteShort guards issue #5 item 4: quoteShort's output is short, reads back as Go
+// quoting, and is a prefix of its input.
+func FuzzQuoteShort(f *testing.F) {
+	for _, s := range []string{"", "v1", strings.Repeat("é", 40), strings.Repeat("x", 63) + "€", "\xff\x00\n" + strings.Repeat("\xe2", 80)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q := quoteShort(s)
+		if len(q) > 4*maxEcho+len(`""...`) {
+			t.Fatalf("quoteShort(%.80q) is %d bytes long", s, len(q))
+		}
+		body, cut := strings.CutSuffix(q, "...")
+		if cut != (len(s) > maxEcho) {
+			t.Fatalf("quoteShort(%.80q) = %s: marked cut %v for a %d-byte input", s, q, cut, len(s))
+		}
+		back, err := strconv.Unquote(body)
+		if err != nil || !strings.HasPrefix(s, back) || cut && len(back) < maxEcho-utf8.UTFMax+1 {
+			t.Fatalf("quoteShort(%.80q) = %s, which reads back as %q, %v", s, q, back, err)
+		}
+	})
 }
 
 func TestParseExecInfoUnknownVersionIsSentinel(t *testing.T) {
