@@ -50,7 +50,7 @@ func (m FailureMemo) Remember(key string, at time.Time, message string) error {
 // within before now. A missing, unreadable or stale record is simply not
 // recalled.
 func (m FailureMemo) Recall(key string, now time.Time, within time.Duration) (message string, ok bool) {
-	data, err := os.ReadFile(m.path(key))
+	data, err := readPrivateFile(m.path(key))
 	if err != nil {
 		return "", false
 	}

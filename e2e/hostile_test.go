@@ -268,7 +268,7 @@ func TestHostileEnv(t *testing.T) {
 		{name: "password_command printing megabytes", args: []string{"get", "-p", "cmd"}, exit: 1,
 			want: []string{`command "` + megabytes + `" printed an unusable first line: longer than 4096 bytes`}, hidden: []string{"ssss"}, noIAM: true},
 		{name: "GCORE_OTP invalid", env: []string{passwordEnv, "GCORE_OTP=" + bad + "\xff\x01"}, args: []string{"login", "-p", "otp"}, exit: 1,
-			hidden: []string{bad}},
+			want: []string{"GCORE_OTP: not valid UTF-8"}, hidden: []string{bad}, noIAM: true},
 		{name: "GCORE_PROFILE a path", env: []string{"GCORE_PROFILE=../default"}, args: []string{"get"}, exit: 1,
 			want: []string{`invalid profile name "../default": want 1 to 64 of A-Z a-z 0-9 . _ -`}, noIAM: true},
 		{name: "GCORE_PROFILE with a newline", env: []string{"GCORE_PROFILE=default\nx"}, args: []string{"get"}, exit: 1,
@@ -294,10 +294,12 @@ func TestHostileEnv(t *testing.T) {
 
 	t.Run("GCORE_KEYRING_PASSPHRASE", func(t *testing.T) {
 		w.ok(nil, "lock") // so that the passphrase is needed
-		for _, pass := range []string{bad + "\xff", bad + "\x1b[2J", bad + long} {
+		for pass, why := range map[string]string{bad + "\xff": "not valid UTF-8", bad + "\x1b[2J": "contains a control character", bad + long: "longer than 4096 bytes"} {
 			res := w.run([]string{"GCORE_KEYRING_PASSPHRASE=" + pass}, "get", "--format", "token")
-			checkRefused(t, res, 4, []string{": wrong passphrase"}, bad)
+			checkRefused(t, res, 4, []string{"GCORE_KEYRING_PASSPHRASE is unusable: " + why}, bad)
 		}
+		res := w.run([]string{"GCORE_KEYRING_PASSPHRASE=" + bad + "-wrong"}, "get", "--format", "token")
+		checkRefused(t, res, 4, []string{": wrong passphrase"}, bad)
 	})
 
 	// Nothing above counts as a failed login: a good password logs the fresh profile in at once.

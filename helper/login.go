@@ -112,7 +112,12 @@ func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 	}
 	cr := iam.Credentials{Username: e.Profile.Username, Password: password}
 	if e.Secrets.Getenv != nil {
-		cr.OTP = e.Secrets.Getenv("GCORE_OTP")
+		if otp := e.Secrets.Getenv("GCORE_OTP"); otp != "" {
+			if err := CheckSecret(otp); err != nil {
+				return nil, fmt.Errorf("GCORE_OTP: %w", err)
+			}
+			cr.OTP = otp
+		}
 	}
 	netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
 	defer cancel()

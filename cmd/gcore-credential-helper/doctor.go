@@ -57,7 +57,8 @@ func runDoctor(a *app, _ *invocation) error {
 	}
 	add("ok", "profile", fmt.Sprintf("%s (%s)", p.Name, p.Auth), "")
 	failed := false
-	for _, dir := range []string{e.paths.CacheDir, storeDir(e.paths)} {
+	// The directories commands use, checked as they check them.
+	for _, dir := range []string{storeDir(e.paths), locksDir(e.paths), failuresDir(e.paths)} {
 		if err := cache.EnsurePrivateDir(dir); err != nil {
 			add("FAIL", "directory", err.Error(), "chmod 700 it and make sure it is yours and not a symlink")
 			failed = true

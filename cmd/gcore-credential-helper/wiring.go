@@ -82,7 +82,7 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 	if err != nil {
 		return nil, "", fmt.Errorf("profile %q: %w", profile.Name, err)
 	}
-	locker := &cache.Locker{Dir: filepath.Join(e.paths.CacheDir, "locks"), OnWait: func() {
+	locker := &cache.Locker{Dir: locksDir(e.paths), OnWait: func() {
 		fmt.Fprintf(a.stderr, "%s: waiting for another gcore-credential-helper to finish logging in (profile %q)\n", programName, profile.Name)
 	}}
 	return &helper.Engine{
@@ -97,7 +97,7 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 			Askpass:         a.getenv("GCORE_ASKPASS"),
 			Prompt:          prompt,
 		},
-		Memo:     cache.FailureMemo{Dir: filepath.Join(e.paths.CacheDir, "failures")},
+		Memo:     cache.FailureMemo{Dir: failuresDir(e.paths)},
 		Now:      a.now,
 		Hostname: hostname(),
 		Debugf:   a.debugf,
@@ -152,6 +152,12 @@ func hostname() string {
 // storeDir is where the encrypted-file backend keeps its files.
 func storeDir(paths config.Paths) string { return filepath.Join(paths.DataDir, "store") }
 
+// locksDir holds the per-key lock files.
+func locksDir(paths config.Paths) string { return filepath.Join(paths.CacheDir, "locks") }
+
+// failuresDir holds the short memory of failed logins.
+func failuresDir(paths config.Paths) string { return filepath.Join(paths.CacheDir, "failures") }
+
 // autoBackend picks the platform keyring when one is reachable and otherwise
 // the encrypted file. On Linux that means a Secret Service on the session
 // bus; with no bus address the file is chosen without touching D-Bus, so the
@@ -187,6 +193,9 @@ func compiledInOrFile(backend string) string {
 func (a *app) passphrase(prompt helper.Prompter) func(string, bool) (string, error) {
 	return func(msg string, confirm bool) (string, error) {
 		if v := a.getenv("GCORE_KEYRING_PASSPHRASE"); v != "" {
+			if err := helper.CheckSecret(v); err != nil {
+				return "", fmt.Errorf("%w: GCORE_KEYRING_PASSPHRASE is unusable: %w", errNoPassphrase, err)
+			}
 			return v, nil
 		}
 		src := helper.SecretSources{Askpass: a.getenv("GCORE_ASKPASS"), Prompt: prompt}
