@@ -34,11 +34,18 @@ test: cross
 # The binary must build for every platform we ship; without cgo a macOS build
 # has no Keychain and falls back to the encrypted file (install.sh builds
 # macOS with cgo).
+# The product's packages and their unit tests are also vetted for macOS and
+# Windows; the end-to-end tests and the keyring daemons are Linux-only.
 CROSS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+PORTABLE := ./cache/ ./config/ ./helper/ ./protocol/ ./iam/ ./fakeiam/ ./internal/tlv/ ./internal/atomicfile/ ./cmd/gcore-credential-helper/
 cross:
 	@for t in $(CROSS); do \
 	  echo "build $$t"; \
 	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/gcore-credential-helper || exit 1; \
+	done
+	@for os in darwin windows; do \
+	  echo "vet $$os"; \
+	  GOOS=$$os $(GO) vet $(PORTABLE) || exit 1; \
 	done
 
 bench:
