@@ -284,14 +284,14 @@ func checkFileBaseURL(s string) error {
 
 func checkAuth(s string) error {
 	if s != AuthPassword && s != AuthAPIToken {
-		return fmt.Errorf("want %q or %q, got %q", AuthPassword, AuthAPIToken, s)
+		return fmt.Errorf("want %q or %q, got %.64q", AuthPassword, AuthAPIToken, s)
 	}
 	return nil
 }
 
 func checkBackend(s string) error {
 	if !ValidBackend(s) {
-		return fmt.Errorf("want one of %s, got %q", strings.Join(Backends(), ", "), s)
+		return fmt.Errorf("want one of %s, got %.64q", strings.Join(Backends(), ", "), s)
 	}
 	return nil
 }
@@ -351,5 +351,5 @@ func normalizeHost(entry string) (string, error) {
 }
 
 func badHost(entry string) error {
-	return fmt.Errorf("entry %q: want a host name or host:port, such as git.example.com or registry.example.com:5000, without scheme or path", entry)
+	return fmt.Errorf("entry %.64q: want a host name or host:port, such as git.example.com or registry.example.com:5000, without scheme or path", entry)
 }

@@ -279,7 +279,9 @@ func durationOf(v any, check func(time.Duration) error) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf(`invalid duration %q: want a duration such as "5m" or "90s"`, s)
+		// %.64q: a value from the file or the environment is quoted, but
+		// never more than its first 64 characters.
+		return 0, fmt.Errorf(`invalid duration %.64q: want a duration such as "5m" or "90s"`, s)
 	}
 	return d, check(d)
 }

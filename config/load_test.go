@@ -173,6 +173,12 @@ func TestLoadErrors(t *testing.T) {
 			want:    `line 2: key "profiles.default.min_ttl": invalid duration "5 minutes"`,
 		},
 		{
+			// Only the first 64 characters of a bad value are repeated.
+			name:    "min_ttl of 500 KB",
+			content: "[profiles.default]\nmin_ttl = \"" + strings.Repeat("9", 500<<10) + "\"\n",
+			want:    `line 2: key "profiles.default.min_ttl": invalid duration "` + strings.Repeat("9", 64) + `": want a duration`,
+		},
+		{
 			name:    "min_ttl negative",
 			content: "[profiles.default]\nmin_ttl = \"-1m\"\n",
 			want:    `line 2: key "profiles.default.min_ttl": min TTL must not be negative, got -1m0s`,
