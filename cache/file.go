@@ -37,6 +37,9 @@ type FileOptions struct {
 	// UnlockWait bounds the wait for another process unlocking or creating
 	// the store; zero means DefaultUnlockWait.
 	UnlockWait time.Duration
+	// Now is the clock for sweeping abandoned temporary files; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // KeyCache keeps a file store's derived key between processes so that the
@@ -195,7 +198,28 @@ func unlockedWith(opts FileOptions, m metadata, key []byte) (*FileStore, error) 
 		// ask again, and status reports the key as not cached.
 		_ = opts.KeyCache.Save(m.ID, key, ttl)
 	}
+	sweepAbandoned(opts)
 	return s, nil
+}
+
+// abandonedAge is how old a temporary file must be to count as abandoned: a
+// write takes milliseconds, so no live writer is that slow.
+const abandonedAge = 10 * time.Minute
+
+// sweepAbandoned removes the temporary files of writes a killed process never
+// finished (encrypted, but they would pile up). It runs only when the key was
+// just derived, at most once per key lifetime, never on a cache hit.
+func sweepAbandoned(opts FileOptions) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	temps, _ := filepath.Glob(filepath.Join(opts.Dir, ".*.tmp-*"))
+	for _, path := range temps {
+		if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && now().Sub(fi.ModTime()) > abandonedAge {
+			_ = os.Remove(path)
+		}
+	}
 }
 
 func newFileStore(opts FileOptions, m metadata, key []byte) (*FileStore, error) {

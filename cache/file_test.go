@@ -568,3 +568,37 @@ func TestLockStore(t *testing.T) {
 		t.Fatalf("open after LockStore with a wrong passphrase: %v, want ErrWrongPassphrase", err)
 	}
 }
+
+// TestFileStoreSweepsAbandonedTemporaries guards issue #5 item 3 (nothing a crash leaves behind
+// piles up): unlocking with the passphrase removes temporary files older than abandonedAge and
+// leaves younger ones, which may belong to a write in progress.
+func TestFileStoreSweepsAbandonedTemporaries(t *testing.T) {
+	ts := newTestStore(t)
+	now := time.Now()
+	old := filepath.Join(ts.opts.Dir, ".abc.entry.tmp-123")
+	young := filepath.Join(ts.opts.Dir, ".abc.entry.tmp-456")
+	for _, p := range []string{old, young} {
+		if err := os.WriteFile(p, []byte("half a write"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(old, now.Add(-2*abandonedAge), now.Add(-2*abandonedAge)); err != nil {
+		t.Fatal(err)
+	}
+	// A hit through the cached key sweeps nothing.
+	ts.reopen(t)
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("a cache hit swept: %v", err)
+	}
+	opts := ts.opts
+	opts.KeyCache, opts.Now = nil, func() time.Time { return now }
+	if _, err := OpenFile(opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("abandoned temporary file still there: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("young temporary file removed: %v", err)
+	}
+}
