@@ -50,10 +50,17 @@ type KeyringOptions struct {
 // keyring may show, and stays inside SPEC §4's 60 s for every wait.
 const DefaultKeyringTimeout = 30 * time.Second
 
-// itemLimits are the largest items the backends keep; larger values are
-// split (see chunkedStore). Windows caps a credential blob at 2560 bytes, the
-// kernel a "user" key's payload at 32767.
-var itemLimits = map[string]int{"wincred": 2560, "keyctl": 32767}
+// itemLimit is the largest item a backend keeps, 0 for no practical limit;
+// larger values are split (see chunkedStore).
+func itemLimit(backend string) int {
+	switch backend {
+	case "wincred":
+		return 2560 // CRED_MAX_CREDENTIAL_BLOB_SIZE
+	case "keyctl":
+		return 32767 // the payload of a kernel "user" key
+	}
+	return 0
+}
 
 // OpenKeyring opens an OS keyring backend by name: secret-service, kwallet,
 // keychain, wincred, pass or keyctl. A backend that cannot be reached or
@@ -115,7 +122,7 @@ func OpenKeyring(backend string, opts KeyringOptions) (Store, error) {
 	if backend == "pass" {
 		return passStore{keyringStore: s, dir: filepath.Join(cfg.PassDir, cfg.PassPrefix)}, nil
 	}
-	return newChunkedStore(s, itemLimits[backend]), nil
+	return newChunkedStore(s, itemLimit(backend)), nil
 }
 
 // defaultCollection names the Secret Service collection behind the "default"
