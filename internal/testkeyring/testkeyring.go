@@ -168,7 +168,7 @@ func defaultLocked(bus *dbus.Conn) (bool, error) {
 	}
 	locked, ok := v.Value().(bool)
 	if !ok {
-		return false, fmt.Errorf("Locked is a %T", v.Value())
+		return false, fmt.Errorf("the Locked property is a %T", v.Value())
 	}
 	return locked, nil
 }
