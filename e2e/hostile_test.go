@@ -191,7 +191,7 @@ func TestHostileStdin(t *testing.T) {
 			stderr: []string{errPrefix + "KUBERNETES_EXEC_INFO: unknown ExecCredential apiVersion \"v1\ufffd\""}},
 		{name: "kube, a 60 KiB apiVersion", bin: helperBin, args: []string{"kube"},
 			env: []string{"KUBERNETES_EXEC_INFO={\"kind\":\"ExecCredential\",\"apiVersion\":\"" + strings.Repeat("v", 60<<10) + "\"}"}, exit: 1,
-			stderr: []string{errPrefix + "KUBERNETES_EXEC_INFO: unknown ExecCredential apiVersion \"vvvv", `"... (want`}},
+			stderr: []string{errPrefix + "KUBERNETES_EXEC_INFO: unknown ExecCredential apiVersion \"" + strings.Repeat("v", 64) + `" (want`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := w.client(tc.env, tc.stdin, tc.bin, tc.args...)

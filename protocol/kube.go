@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // ExecCredential API versions kubectl speaks to credential plugins.
@@ -95,10 +93,11 @@ func member[T string | map[string]any](m map[string]any, key, path string) (T, e
 }
 
 // describe names a JSON value in an error message. Only kind and apiVersion
-// are shown this way: they are never secret.
+// are shown this way: they are never secret. The input may be 64 KiB, so
+// %.64q repeats at most the first 64 characters, as config errors do.
 func describe(v any) string {
 	if s, ok := v.(string); ok {
-		return quoteShort(s)
+		return fmt.Sprintf("%.64q", s)
 	}
 	if v == nil {
 		return "missing"
@@ -108,26 +107,9 @@ func describe(v any) string {
 
 func checkAPIVersion(v string) error {
 	if v != KubeV1 && v != KubeV1beta1 {
-		return fmt.Errorf("%w %s (want %s or %s)", ErrUnknownAPIVersion, quoteShort(v), KubeV1, KubeV1beta1)
+		return fmt.Errorf("%w %s (want %s or %s)", ErrUnknownAPIVersion, describe(v), KubeV1, KubeV1beta1)
 	}
 	return nil
-}
-
-// maxEcho bounds how much of a caller's value an error message repeats: the
-// input may be 64 KiB, and one line of stderr should say what was wrong.
-const maxEcho = 64
-
-// quoteShort quotes s as %q does, cut after maxEcho bytes (on a rune
-// boundary) and marked with "..." when it was longer.
-func quoteShort(s string) string {
-	if len(s) <= maxEcho {
-		return strconv.Quote(s)
-	}
-	cut := maxEcho
-	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(s[cut]); i++ {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "..."
 }
 
 // ExecCredentialStatus is the credential a plugin hands kubectl.
