@@ -67,7 +67,7 @@ func TestBackendConformance(t *testing.T) {
 		if err != nil {
 			testkeyring.Unavailable(t, "secret-service", err)
 		}
-		rerun(t, "secret-service", append(ss.Env, "SERVICE="+uniqueService(t), "KEYRING_PASSWORD="+ss.Password)...)
+		rerun(t, "secret-service", append(ss.Env(), "SERVICE="+uniqueService(t), "KEYRING_PASSWORD="+ss.Password)...)
 	})
 	t.Run("pass", func(t *testing.T) {
 		env, err := testkeyring.Pass(t)

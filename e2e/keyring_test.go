@@ -27,7 +27,7 @@ func TestSecretServiceThroughTheCLI(t *testing.T) {
 			w.writeConfig(strings.Replace(w.profile("default", email), `backend = "file"`, `backend = "`+backend+`"`, 1))
 			// The session bus replaces the sandbox's "disabled:"; no passphrase, so the
 			// encrypted file could not be what answers.
-			env := append(ss.Env, "GCORE_KEYRING_PASSPHRASE=")
+			env := append(ss.Env(), "GCORE_KEYRING_PASSPHRASE=")
 
 			w.ok(append(env, passwordEnv), "login")
 			token := w.lastAccess()

@@ -47,10 +47,13 @@ const startTimeout = 30 * time.Second
 // SecretService is a running gnome-keyring-daemon with its own session bus,
 // whose login keyring (the default collection) is unlocked with Password.
 type SecretService struct {
-	// Env reaches the service: DBUS_SESSION_BUS_ADDRESS.
-	Env      []string
-	Addr     string
+	Addr     string // the session bus address
 	Password string
+}
+
+// Env is the environment that reaches the service.
+func (s *SecretService) Env() []string {
+	return []string{"DBUS_SESSION_BUS_ADDRESS=" + s.Addr}
 }
 
 // daemonScript prints the bus address, then runs the daemon in the
@@ -102,7 +105,6 @@ func StartSecretService(t testing.TB) (*SecretService, error) {
 		return nil, fmt.Errorf("dbus-run-session printed no bus address: %w\n%s", err, stderr.String())
 	}
 	s.Addr = strings.TrimSpace(line)
-	s.Env = []string{"DBUS_SESSION_BUS_ADDRESS=" + s.Addr}
 	if err := s.waitReady(); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
