@@ -5,13 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
@@ -197,41 +193,4 @@ func (w *world) checkOneSession() {
 	if got := w.iam.RefreshReuse(); got != 0 {
 		w.t.Errorf("%d refresh tokens were presented twice, want 0", got)
 	}
-}
-
-// issuers notes which endpoint issued every access token, so that a test can tell from a
-// process's output whether it refreshed or logged in, whatever else reached the fake around it
-// (such as the request of a process killed just before).
-type issuers struct {
-	mu sync.Mutex
-	by map[string]fakeiam.Endpoint
-}
-
-// wrap is middleware for newWorld.
-func (is *issuers) wrap(next http.Handler) http.Handler {
-	endpoints := map[string]fakeiam.Endpoint{"/iam/auth/jwt/login": fakeiam.Login, "/iam/auth/jwt/refresh": fakeiam.Refresh}
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		var p tokenPair
-		if e, ok := endpoints[r.URL.Path]; ok && rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &p) == nil {
-			is.mu.Lock()
-			if is.by == nil {
-				is.by = map[string]fakeiam.Endpoint{}
-			}
-			is.by[p.Access] = e
-			is.mu.Unlock()
-		}
-		maps.Copy(rw.Header(), rec.Header())
-		rw.WriteHeader(rec.Code)
-		_, _ = rw.Write(rec.Body.Bytes())
-	})
-}
-
-// of returns the endpoint that issued the access token a process printed, or "" for a token
-// the fake never issued by login or refresh.
-func (is *issuers) of(stdout string) fakeiam.Endpoint {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	return is.by[strings.TrimSpace(stdout)]
 }

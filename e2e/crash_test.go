@@ -27,8 +27,7 @@ var refreshArgs = []string{"get", "--refresh", "--format", "token"}
 // token and logs in only when the killed process had taken it out, which the engine does once
 // connected to IAM, just before sending it.
 func TestSIGKILLDuringRefresh(t *testing.T) {
-	var issued issuers
-	w := newWorld(t, issued.wrap)
+	w := newWorld(t)
 	w.configure(crashLockTimeout)
 	// The password lets a process that finds the refresh token gone log in instead.
 	env := []string{passwordEnv}
@@ -43,14 +42,14 @@ func TestSIGKILLDuringRefresh(t *testing.T) {
 	l := w.newKillLoop(env, refreshArgs...)
 	l.run(func(a attempt) {
 		if !a.killed {
-			if via := issued.of(a.res.Stdout); via != fakeiam.Refresh {
+			if via := w.issuer(a.res.Stdout); via != fakeiam.Refresh {
 				t.Errorf("run %d was not killed and got its token by %q, want by refresh", a.n, via)
 			}
 			return
 		}
 		holdsRefresh := !w.status().RefreshExp.IsZero()
 		next := l.next(a, env, refreshArgs...)
-		via := issued.of(next.Stdout)
+		via := w.issuer(next.Stdout)
 		own := 0
 		if via == fakeiam.Refresh {
 			own = 1
@@ -120,8 +119,7 @@ func TestSIGKILLDuringLogin(t *testing.T) {
 // session or none of it. The next process, get --refresh with a password, logs in again when
 // the logout got through and refreshes when it did not.
 func TestSIGKILLDuringLogout(t *testing.T) {
-	var issued issuers
-	w := newWorld(t, issued.wrap)
+	w := newWorld(t)
 	w.configure(crashLockTimeout)
 	env := []string{passwordEnv}
 	w.ok(env, "login")
@@ -131,7 +129,7 @@ func TestSIGKILLDuringLogout(t *testing.T) {
 	l.run(func(a attempt) {
 		// It also restores the session for the next logout.
 		next := l.next(a, env, refreshArgs...)
-		switch via := issued.of(next.Stdout); {
+		switch via := w.issuer(next.Stdout); {
 		case via == fakeiam.Login:
 			if a.killed {
 				gone++

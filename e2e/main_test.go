@@ -79,6 +79,7 @@ type world struct {
 // tokenPair is a login, refresh or account-switch answer.
 type tokenPair struct {
 	Refresh, Access string
+	Path            string `json:"-"` // of the request it answered
 }
 
 // newWorld starts a fake IAM (with the user email and the 2FA user otpEmail, both in accounts
@@ -127,6 +128,7 @@ func (w *world) record(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		var p tokenPair
 		if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &p) == nil && p.Access != "" {
+			p.Path = r.URL.Path
 			w.mu.Lock()
 			w.issued = append(w.issued, p)
 			w.mu.Unlock()
@@ -142,6 +144,20 @@ func (w *world) tokens() []tokenPair {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.issued)
+}
+
+// issuer returns the endpoint that issued the access token a process printed (login or
+// refresh), or "" for any other answer: it tells whether a process refreshed or logged in,
+// whatever else reached the fake around it.
+func (w *world) issuer(stdout string) fakeiam.Endpoint {
+	endpoints := map[string]fakeiam.Endpoint{"/iam/auth/jwt/login": fakeiam.Login, "/iam/auth/jwt/refresh": fakeiam.Refresh}
+	token := strings.TrimSpace(stdout)
+	for _, p := range w.tokens() {
+		if p.Access == token {
+			return endpoints[p.Path]
+		}
+	}
+	return ""
 }
 
 // lastAccess is the access token of the latest pair issued.
