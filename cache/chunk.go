@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -16,19 +17,24 @@ import (
 // A split value is stored as a head under its own key and parts under keys
 // derived from the key and a digest of the whole value:
 //
-//	head:  chunkMagic | part count (uint16) | digest (16 bytes) | first piece
+//	head:  chunkMagic | part count (uint16) | digest (16 bytes) | nonce (8 bytes) | first piece
 //	parts: key + "#" + hex(digest[:8]) + "." + i, for i = 1 … count-1
 //
 // Parts are named by content, so a new value never overwrites the parts an
 // older head points to: a writer stores its parts, then its head, and only then
 // deletes the parts of the value it replaced. A reader that meets a head whose
-// parts are gone (a writer replaced it meanwhile) reads the head again.
+// parts are gone reads the head again: if it changed, a writer replaced the
+// value meanwhile and the reader starts over; if it did not, nobody wrote and
+// the parts are really gone. The random nonce makes every write's head
+// distinct, so a value written again (A, B, A) still reads as a change.
 const (
 	chunkMagic   = "\x00gcchunk"
 	digestLen    = 16
-	chunkHeadLen = len(chunkMagic) + 2 + digestLen
-	// chunkReadAttempts bounds the re-reads after racing a writer.
-	chunkReadAttempts = 3
+	nonceLen     = 8
+	chunkHeadLen = len(chunkMagic) + 2 + digestLen + nonceLen
+	// chunkReadAttempts only guards against a writer that never stops: each
+	// re-read follows a completed write, and writers are rare and serialised.
+	chunkReadAttempts = 100
 )
 
 // chunkedStore splits values larger than limit bytes across several items of
@@ -69,7 +75,7 @@ func parseChunkHead(item []byte) (h chunkHead, ok bool, err error) {
 		return chunkHead{}, true, errors.New("split value: zero parts")
 	}
 	copy(h.digest[:], rest[2:])
-	h.first = rest[2+digestLen:]
+	h.first = rest[2+digestLen+nonceLen:]
 	return h, true, nil
 }
 
@@ -84,10 +90,14 @@ func valueDigest(value []byte) (d [digestLen]byte) {
 }
 
 func (s chunkedStore) Get(key string) ([]byte, error) {
+	var previous []byte // the head of the last attempt, if its parts did not match
 	for range chunkReadAttempts {
 		item, err := s.Store.Get(key)
 		if err != nil {
 			return nil, err
+		}
+		if previous != nil && bytes.Equal(item, previous) {
+			break // nobody wrote since the parts failed to match: damage, not a race
 		}
 		h, split, err := parseChunkHead(item)
 		if err != nil {
@@ -97,16 +107,13 @@ func (s chunkedStore) Get(key string) ([]byte, error) {
 			return item, nil
 		}
 		value, err := s.join(key, h)
-		if errors.Is(err, ErrNotFound) {
-			continue // replaced while we read: the head has changed
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
-		if valueDigest(value) != h.digest {
-			continue
+		if err == nil && valueDigest(value) == h.digest {
+			return value, nil
 		}
-		return value, nil
+		previous = item
 	}
 	return nil, s.corrupt(key, "split value: parts missing or not matching their head")
 }
@@ -158,6 +165,9 @@ func (s chunkedStore) Put(key string, value []byte) error {
 	item = append(item, chunkMagic...)
 	item = binary.BigEndian.AppendUint16(item, uint16(h.parts))
 	item = append(item, h.digest[:]...)
+	var nonce [nonceLen]byte
+	rand.Read(nonce[:]) // never fails (crypto/rand)
+	item = append(item, nonce[:]...)
 	item = append(item, pieces[0]...)
 	if err := s.Store.Put(key, item); err != nil {
 		return err
