@@ -14,6 +14,9 @@ import (
 // writer; it changes nothing for a regular file.
 const openNonBlock = syscall.O_NONBLOCK
 
+// openNoFollow makes opening a symbolic link fail instead of following it.
+const openNoFollow = syscall.O_NOFOLLOW
+
 // unsafeMode says why fi's permission bits in mask are too open, or "".
 func unsafeMode(fi fs.FileInfo, mask fs.FileMode) string {
 	perm := fi.Mode().Perm()

@@ -7,6 +7,8 @@ import "io/fs"
 
 const openNonBlock = 0
 
+const openNoFollow = 0
+
 func unsafeMode(fs.FileInfo, fs.FileMode) string { return "" }
 
 func unsafeOwner(fs.FileInfo) string { return "" }

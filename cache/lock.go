@@ -44,7 +44,7 @@ func (l *Locker) Lock(ctx context.Context, key string) (unlock func(), err error
 	if err := EnsurePrivateDir(l.Dir); err != nil {
 		return nil, fmt.Errorf("lock %q: %w", key, err)
 	}
-	f, err := os.OpenFile(filepath.Join(l.Dir, hashName(key)+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := openLockFile(filepath.Join(l.Dir, hashName(key)+".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("lock %q: %w", key, err)
 	}
@@ -75,6 +75,49 @@ func (l *Locker) Lock(ctx context.Context, key string) (unlock func(), err error
 			return nil, fmt.Errorf("lock %q: %w (%w)", key, ErrLockTimeout, err)
 		}
 	}
+}
+
+// openLockFile opens (creating it if needed) the lock file at path. It
+// refuses, with an *UnsafePathError, a symbolic link, something that is not a
+// regular file, or a file another user owns: a lock file left by a run under
+// sudo would otherwise fail every later run with a bare "permission denied",
+// or, if it were readable, let two users' runs think they exclude each other.
+func openLockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|openNoFollow|openNonBlock, 0o600)
+	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil {
+			if reason := unsafeLockFile(fi); reason != "" {
+				return nil, &UnsafePathError{Path: path, Reason: reason}
+			}
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if reason := unsafeLockFile(fi); reason != "" {
+			err = &UnsafePathError{Path: path, Reason: reason}
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// unsafeLockFile says why fi cannot serve as a lock file, and how to fix it,
+// or "".
+func unsafeLockFile(fi os.FileInfo) string {
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		return "is a symbolic link: remove it (the helper makes its own)"
+	case !fi.Mode().IsRegular():
+		return "is not a regular file: remove it (the helper makes its own)"
+	}
+	if reason := unsafeOwner(fi); reason != "" {
+		return reason + ": remove it as that user (it holds no secret), then run the helper again"
+	}
+	return ""
 }
 
 // sleep waits for d or until ctx is done, calling onWait (once) if *notice

@@ -136,3 +136,52 @@ func TestLockRefusesUnsafeDir(t *testing.T) {
 		t.Errorf("Lock in a world-writable dir = %v, want an *UnsafePathError", err)
 	}
 }
+
+// TestLockRefusesUnsafeLockFile guards issue #5 item 4 (files owned by
+// another user; symbolic links): a lock file that is a link, not a regular
+// file, or another user's is refused with an *UnsafePathError that says how
+// to fix it, and nothing it points to is created or changed.
+func TestLockRefusesUnsafeLockFile(t *testing.T) {
+	tests := map[string]func(t *testing.T, path string){
+		"symbolic link": func(t *testing.T, path string) {
+			if err := os.Symlink(filepath.Join(filepath.Dir(path), "elsewhere"), path); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"directory": func(t *testing.T, path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"another user's": func(t *testing.T, path string) {
+			if os.Geteuid() != 0 {
+				t.Skip("giving a file to another user needs root")
+			}
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(path, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, plant := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := mkdir(t, t.TempDir(), 0o700)
+			path := filepath.Join(dir, hashName("k")+".lock")
+			plant(t, path)
+			l := &Locker{Dir: dir}
+			_, err := l.Lock(context.Background(), "k")
+			var ue *UnsafePathError
+			if !errors.As(err, &ue) {
+				t.Fatalf("Lock = %v, want an *UnsafePathError", err)
+			}
+			if ue.Path != path || !strings.Contains(ue.Reason, "remove it") {
+				t.Errorf("error = %v, want the lock file's path and how to fix it", err)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "elsewhere")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the link's target was created: %v", err)
+			}
+		})
+	}
+}
