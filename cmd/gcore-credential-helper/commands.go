@@ -117,6 +117,9 @@ func runLogin(a *app, in *invocation) error {
 	if err != nil {
 		return err
 	}
+	if err := cache.Create(eng.Store); err != nil {
+		return err
+	}
 	sess, err := eng.Login(a.ctx, helper.LoginOptions{})
 	if err != nil {
 		return err
@@ -169,6 +172,7 @@ type profileStatus struct {
 	Backend string `json:"backend"`
 	BaseURL string `json:"base_url"`
 	Error   string `json:"error,omitempty"`
+	err     error  // Error's cause, for the exit status
 }
 
 // runLock forgets the derived key of the encrypted-file store from the kernel
@@ -206,33 +210,51 @@ func runStatus(a *app, in *invocation) error {
 	if in.on("json") {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range rows {
+			writeStatus(a, r)
+		}
 	}
+	return statusExit(rows)
+}
+
+// statusExit makes a profile that could not be read (an invalid name, a
+// locked keyring) fail the command, with the exit code the same error gives
+// other commands, so that a script checking `status` learns of it. The rows
+// have said what went wrong; nothing is printed again.
+func statusExit(rows []profileStatus) error {
 	for _, r := range rows {
-		writeStatus(a, r)
+		if r.err != nil {
+			return exitStatus(exitCode(r.err))
+		}
 	}
 	return nil
 }
 
 func (a *app) profileStatus(e *env, name string) profileStatus {
 	row := profileStatus{Status: helper.Status{Profile: name}}
+	failed := func(err error) profileStatus {
+		row.Error, row.err = err.Error(), err
+		return row
+	}
 	profile, err := config.Resolve(e.file, name, a.getenv, config.Overrides{})
 	if err != nil {
-		row.Error = err.Error()
-		return row
+		return failed(err)
 	}
 	row.BaseURL, row.Auth = profile.BaseURL, profile.Auth
 	eng, backend, err := a.engineFor(e, profile, helper.Signals{NonInteractiveFlag: true})
 	row.Backend = backend
 	if err != nil {
-		row.Error = err.Error()
-		return row
+		return failed(err)
 	}
 	st, err := eng.Status()
-	if err != nil {
-		row.Error = err.Error()
-	}
 	row.Status = st
+	if err != nil {
+		return failed(err)
+	}
 	return row
 }
 

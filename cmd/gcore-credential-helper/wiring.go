@@ -129,7 +129,9 @@ func (a *app) openStore(paths config.Paths, p config.Profile, prompt helper.Prom
 	} else {
 		a.debugf("kernel keyring unavailable, the store key is derived on every call: %v", keyErr)
 	}
-	store, err := cache.OpenFile(opts)
+	// Opened on demand: someone who never logged in is asked to log in,
+	// not for the passphrase of a store they never made.
+	store, err := cache.OpenFileOnDemand(opts)
 	if err != nil {
 		return nil, "", err
 	}

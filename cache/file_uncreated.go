@@ -1,0 +1,102 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// OpenFileOnDemand is OpenFile for callers that may only read: when opts.Dir
+// holds no store yet, it asks for no passphrase and returns a Store that
+// finds nothing and deletes nothing, and creates the store (asking for a new
+// passphrase) only when a value is first put. Someone who has never logged in
+// is thus told to log in, not that a store they never made is locked. Once a
+// store exists, here or made meanwhile by another process, this is OpenFile.
+func OpenFileOnDemand(opts FileOptions) (Store, error) {
+	if err := EnsurePrivateDir(opts.Dir); err != nil {
+		return nil, fmt.Errorf("open credential store: %w", err)
+	}
+	if storeCreated(opts.Dir) {
+		return OpenFile(opts)
+	}
+	return &uncreatedFile{opts: opts}, nil
+}
+
+// storeCreated reports whether dir holds a store's metadata file, or
+// something in its place that OpenFile should look at and report.
+func storeCreated(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, metaName))
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// uncreatedFile stands for a file store that did not exist when it was
+// opened. Each call checks again, so a store another process creates
+// meanwhile is read, never shadowed.
+type uncreatedFile struct {
+	opts FileOptions
+	mu   sync.Mutex
+	open *FileStore
+}
+
+// store opens the real store; with create false it returns nil while none
+// exists.
+func (u *uncreatedFile) store(create bool) (*FileStore, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.open != nil {
+		return u.open, nil
+	}
+	if !create && !storeCreated(u.opts.Dir) {
+		return nil, nil
+	}
+	s, err := OpenFile(u.opts)
+	if err != nil {
+		return nil, err
+	}
+	u.open = s
+	return s, nil
+}
+
+func (u *uncreatedFile) Get(key string) ([]byte, error) {
+	s, err := u.store(false)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, fmt.Errorf("read cache entry %q: no credential store in %s yet: %w", key, u.opts.Dir, ErrNotFound)
+	}
+	return s.Get(key)
+}
+
+func (u *uncreatedFile) Put(key string, value []byte) error {
+	s, err := u.store(true)
+	if err != nil {
+		return err
+	}
+	return s.Put(key, value)
+}
+
+func (u *uncreatedFile) Delete(key string) error {
+	s, err := u.store(false)
+	if err != nil || s == nil {
+		return err
+	}
+	return s.Delete(key)
+}
+
+func (u *uncreatedFile) Backend() string { return "file" }
+
+// Create makes s's store now if it is a store OpenFileOnDemand has not made
+// yet; for any other store it does nothing. `login` calls it before asking
+// IAM, so that the new passphrase is asked for first and a store that cannot
+// be made costs no login.
+func Create(s any) error {
+	if u, ok := s.(*uncreatedFile); ok {
+		_, err := u.store(true)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package cache
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// onDemandOptions are the options of a store that does not exist yet, with
+// no key cache, so every unlock would have to ask for the passphrase.
+func onDemandOptions(t *testing.T, pass func(string, bool) (string, error)) FileOptions {
+	return FileOptions{Dir: filepath.Join(t.TempDir(), "store"), Passphrase: pass, KDF: testKDF}
+}
+
+// TestOnDemandReadsNothingWithoutAStore guards SPEC §9's exit 3 for someone
+// who never logged in: without a store, reads find nothing and deletes do
+// nothing, no passphrase is asked for and no store is created.
+func TestOnDemandReadsNothingWithoutAStore(t *testing.T) {
+	opts := onDemandOptions(t, noPrompt(t))
+	s, err := OpenFileOnDemand(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("k"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get = %v, want ErrNotFound", err)
+	}
+	if err := s.Delete("k"); err != nil {
+		t.Errorf("Delete = %v, want nil", err)
+	}
+	if s.Backend() != "file" {
+		t.Errorf("Backend() = %q, want file", s.Backend())
+	}
+	if storeCreated(opts.Dir) {
+		t.Error("reading created a store")
+	}
+}
+
+// TestOnDemandCreatesOnFirstPut: the first Put creates the store with a new,
+// confirmed passphrase, and an ordinary OpenFile reads the value back.
+func TestOnDemandCreatesOnFirstPut(t *testing.T) {
+	var confirmed bool
+	opts := onDemandOptions(t, func(_ string, confirm bool) (string, error) {
+		confirmed = confirmed || confirm
+		return testPass, nil
+	})
+	s, err := OpenFileOnDemand(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "k", []byte("v"))
+	if !confirmed {
+		t.Error("a new store's passphrase was not asked for with confirmation")
+	}
+	mustGet(t, s, "k", []byte("v"))
+	opts.Passphrase = passphrase(testPass)
+	again, err := OpenFile(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, again, "k", []byte("v"))
+}
+
+// TestOnDemandSeesAStoreMadeMeanwhile: a store another process creates after
+// this one looked is read, not shadowed by "nothing here".
+func TestOnDemandSeesAStoreMadeMeanwhile(t *testing.T) {
+	opts := onDemandOptions(t, passphrase(testPass))
+	s, err := OpenFileOnDemand(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := OpenFile(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, other, "k", []byte("from the other process"))
+	mustGet(t, s, "k", []byte("from the other process"))
+	if err := s.Delete("k"); err != nil {
+		t.Fatal(err)
+	}
+	mustBeGone(t, other, "k")
+}
+
+// TestOnDemandExistingStoreIsOpenFile: once a store exists, opening on demand
+// unlocks it at once, so a wrong passphrase is reported as OpenFile does.
+func TestOnDemandExistingStoreIsOpenFile(t *testing.T) {
+	opts := onDemandOptions(t, passphrase(testPass))
+	if _, err := OpenFile(opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Passphrase = passphrase("wrong")
+	if _, err := OpenFileOnDemand(opts); !errors.Is(err, ErrWrongPassphrase) {
+		t.Errorf("OpenFileOnDemand with a wrong passphrase = %v, want ErrWrongPassphrase", err)
+	}
+}
+
+// TestOnDemandRefusesUnsafeDir: the directory checks of OpenFile apply
+// before anything is read.
+func TestOnDemandRefusesUnsafeDir(t *testing.T) {
+	dir := mkdir(t, t.TempDir(), 0o777)
+	_, err := OpenFileOnDemand(FileOptions{Dir: dir, Passphrase: noPrompt(t), KDF: testKDF})
+	var ue *UnsafePathError
+	if !errors.As(err, &ue) {
+		t.Errorf("OpenFileOnDemand in a world-writable dir = %v, want an *UnsafePathError", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files created in a refused dir: %v", entries)
+	}
+}
+
+// TestCreateMakesTheStoreNow: Create makes an uncreated store at once (so
+// login can ask for its passphrase before IAM) and leaves other stores alone.
+func TestCreateMakesTheStoreNow(t *testing.T) {
+	opts := onDemandOptions(t, passphrase(testPass))
+	s, err := OpenFileOnDemand(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Create(s); err != nil {
+		t.Fatal(err)
+	}
+	if !storeCreated(opts.Dir) {
+		t.Fatal("Create made no store")
+	}
+	if err := Create(newMapStore()); err != nil {
+		t.Errorf("Create(another store) = %v, want nil", err)
+	}
+	fail := onDemandOptions(t, func(string, bool) (string, error) { return "", errors.New("no terminal") })
+	u, err := OpenFileOnDemand(fail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Create(u); err == nil || storeCreated(fail.Dir) {
+		t.Errorf("Create without a passphrase = %v, store made %v; want an error and no store", err, storeCreated(fail.Dir))
+	}
+}
