@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Some keyrings cap the size of one item: Windows Credential Manager keeps at
@@ -178,12 +181,79 @@ func (s chunkedStore) Put(key string, value []byte) error {
 	return s.deleteParts(key, old)
 }
 
+// Delete removes the head, its parts, and any parts a writer that died
+// before writing its head left behind (where the store can list its keys):
+// parts hold pieces of secrets, so logging out must leave none.
 func (s chunkedStore) Delete(key string) error {
 	old := s.head(key)
 	if err := s.Store.Delete(key); err != nil {
 		return err
 	}
-	return s.deleteParts(key, old)
+	if err := s.deleteParts(key, old); err != nil {
+		return err
+	}
+	return s.deleteStrayParts(key)
+}
+
+// keyLister is a Store that may be able to list its keys; one that cannot
+// returns errCannotList.
+type keyLister interface {
+	keysWithPrefix(prefix string) ([]string, error)
+}
+
+var errCannotList = errors.New("this store cannot list its items")
+
+// keysWithPrefix lists the items of the store s wraps, so that a split store
+// over a split store (as in tests) can still be swept.
+func (s chunkedStore) keysWithPrefix(prefix string) ([]string, error) {
+	if l, ok := s.Store.(keyLister); ok {
+		return l.keysWithPrefix(prefix)
+	}
+	return nil, errCannotList
+}
+
+// deleteStrayParts deletes every part of key the store lists, whatever head
+// it belonged to. Only Delete calls it: during a Put, a part not named by the
+// current head may be another writer's, written just before its head.
+func (s chunkedStore) deleteStrayParts(key string) error {
+	lister, ok := s.Store.(keyLister)
+	if !ok {
+		return nil
+	}
+	keys, err := lister.keysWithPrefix(key + "#")
+	if errors.Is(err, errCannotList) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if !isPartKey(key, k) {
+			continue
+		}
+		if err := s.Store.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isPartKey reports whether k has the form of a part of key's value:
+// key#<16 hex digits>.<index>.
+func isPartKey(key, k string) bool {
+	rest, ok := strings.CutPrefix(k, key+"#")
+	if !ok {
+		return false
+	}
+	digest, index, ok := strings.Cut(rest, ".")
+	if !ok || len(digest) != 16 || index == "" {
+		return false
+	}
+	if _, err := hex.DecodeString(digest); err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(index)
+	return err == nil && n >= 1 && strconv.Itoa(n) == index
 }
 
 // head is key's current head, or the zero head when key holds a plain value,

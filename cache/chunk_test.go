@@ -53,6 +53,10 @@ func (m *mapStore) Delete(key string) error {
 
 func (m *mapStore) Backend() string { return "map" }
 
+func (m *mapStore) keysWithPrefix(prefix string) ([]string, error) {
+	return slices.DeleteFunc(m.keys(), func(k string) bool { return !strings.HasPrefix(k, prefix) }), nil
+}
+
 func (m *mapStore) keys() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -201,6 +205,26 @@ func TestChunkedStoreValueWrittenAgain(t *testing.T) {
 	}
 	if step != 2 {
 		t.Fatalf("the writer ran %d of its 2 steps inside the read: the test proves nothing", step)
+	}
+}
+
+// TestChunkedStoreDeleteSweepsStrayParts guards SPEC §10 (logout leaves no
+// secret behind): parts a writer wrote before dying, which no head names, are
+// deleted with the value; keys that only look alike are left alone.
+func TestChunkedStoreDeleteSweepsStrayParts(t *testing.T) {
+	m := newMapStore()
+	s := newChunkedStore(m, 64)
+	mustPut(t, s, "k", bytes.Repeat([]byte{'a'}, 300))
+	stray := []string{"k#0123456789abcdef.1", "k#0123456789abcdef.2"}
+	kept := []string{"k2#0123456789abcdef.1", "k#note", "k#0123456789abcdef.0", "k#0123456789abcdeg.1", "k#0123456789abcdef.01"}
+	for _, k := range append(slices.Clone(stray), kept...) {
+		mustPut(t, m, k, []byte("piece of a secret"))
+	}
+	if err := s.Delete("k"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.keys(); !slices.Equal(got, slices.Sorted(slices.Values(kept))) {
+		t.Errorf("items after Delete = %q, want only %q", got, kept)
 	}
 }
 

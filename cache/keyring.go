@@ -265,6 +265,28 @@ func (s keyringStore) Delete(key string) error {
 
 func (s keyringStore) Backend() string { return s.backend }
 
+// keysWithPrefix lists the keys of this store's items that begin with prefix.
+// Backends list items by name (keyctl, pass, wincred) or by label
+// (Secret Service, where the label is the key); both forms are accepted.
+// Only suffixes that keyringName leaves as they are can be turned back into
+// keys, which the names of split values' parts are.
+func (s keyringStore) keysWithPrefix(prefix string) ([]string, error) {
+	listed, err := bounded(s.timeout, s.ring.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("list %s entries: %w: %w", s.backend, ErrUnavailable, err)
+	}
+	var keys []string
+	for _, l := range listed {
+		for _, p := range []string{s.name(prefix), prefix} {
+			if rest, ok := strings.CutPrefix(l, p); ok && keyringName(rest) == rest {
+				keys = append(keys, prefix+rest)
+				break
+			}
+		}
+	}
+	return keys, nil
+}
+
 // keyringName escapes key for backends that build paths from names (pass
 // joins them into file paths): '%', '/', '\', control and non-ASCII bytes,
 // and a leading '.', become %XX, so every key maps to one flat name of its
