@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -120,7 +119,7 @@ func OpenKeyring(backend string, opts KeyringOptions) (Store, error) {
 	}
 	s := keyringStore{ring: ring, backend: backend, prefix: prefix, timeout: timeout}
 	if backend == "pass" {
-		return passStore{keyringStore: s, dir: filepath.Join(cfg.PassDir, cfg.PassPrefix)}, nil
+		return newPassStore(s, cfg.PassDir, cfg.PassCmd, cfg.PassPrefix), nil
 	}
 	return newChunkedStore(s, itemLimit(backend)), nil
 }
@@ -229,28 +228,6 @@ func (s keyringStore) set(name, key string, value []byte) error {
 	item := keyring.Item{Key: name, Label: key, Data: value}
 	if _, err := bounded(s.timeout, func() (struct{}, error) { return struct{}{}, s.ring.Set(item) }); err != nil {
 		return fmt.Errorf("write %s entry %q: %w: %w", s.backend, key, ErrUnavailable, err)
-	}
-	return nil
-}
-
-// passStore makes pass's writes atomic. pass has gpg write an entry's file
-// in place, so a reader meeting a write half done fails to decrypt, and a
-// crash leaves the entry unreadable (the conformance suite caught both).
-// Entries are inserted under a temporary name and renamed over the real one.
-type passStore struct {
-	keyringStore
-	dir string // our folder in the password store
-}
-
-func (s passStore) Put(key string, value []byte) error {
-	// keyringName escapes a leading dot, so no entry's name can be tmp.
-	tmp := "." + rand.Text() + ".tmp"
-	if err := s.set(tmp, key, value); err != nil {
-		return err
-	}
-	if err := os.Rename(filepath.Join(s.dir, tmp+".gpg"), filepath.Join(s.dir, s.name(key)+".gpg")); err != nil {
-		_ = s.ring.Remove(tmp)
-		return fmt.Errorf("write pass entry %q: %w: %w", key, ErrUnavailable, err)
 	}
 	return nil
 }

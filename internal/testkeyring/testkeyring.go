@@ -244,6 +244,20 @@ func Pass(t testing.TB) ([]string, error) {
 	return env, nil
 }
 
+// PassGit makes the password store env selects (from Pass) a git
+// repository, as `pass git init` does for users who sync their store. It
+// returns env plus the commit identity git needs.
+func PassGit(env []string) ([]string, error) {
+	env = append(slices.Clip(env),
+		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.invalid",
+		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@example.invalid",
+		"GIT_CONFIG_NOSYSTEM=1")
+	if err := run(env, "pass", "git", "init"); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
 // run runs a setup command with the caller's environment plus env.
 func run(env []string, name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
