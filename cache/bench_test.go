@@ -29,7 +29,7 @@ func BenchmarkHit(b *testing.B) {
 	opts.Passphrase = nil // a hit must not need it
 	b.ReportAllocs()
 	for b.Loop() {
-		s, err := OpenFile(opts)
+		s, err := OpenFileOnDemand(opts) // as the CLI opens it
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -74,6 +74,11 @@ func OpenFile(opts FileOptions) (*FileStore, error) {
 	if err := EnsurePrivateDir(opts.Dir); err != nil {
 		return nil, fmt.Errorf("open credential store: %w", err)
 	}
+	return openChecked(opts)
+}
+
+// openChecked is OpenFile once opts.Dir has passed EnsurePrivateDir.
+func openChecked(opts FileOptions) (*FileStore, error) {
 	m, err := readMeta(opts.Dir)
 	if err == nil {
 		if s := fromKeyCache(opts, m); s != nil {

@@ -20,7 +20,7 @@ func OpenFileOnDemand(opts FileOptions) (Store, error) {
 		return nil, fmt.Errorf("open credential store: %w", err)
 	}
 	if storeCreated(opts.Dir) {
-		return OpenFile(opts)
+		return openChecked(opts)
 	}
 	return &uncreatedFile{opts: opts}, nil
 }
@@ -52,7 +52,7 @@ func (u *uncreatedFile) store(create bool) (*FileStore, error) {
 	if !create && !storeCreated(u.opts.Dir) {
 		return nil, nil
 	}
-	s, err := OpenFile(u.opts)
+	s, err := openChecked(u.opts)
 	if err != nil {
 		return nil, err
 	}
