@@ -105,7 +105,8 @@ func FuzzBusSockets(f *testing.F) {
 }
 
 // FuzzChunkedStore stores any value under a small item limit and reads it
-// back; any stored head bytes, parsed, never panic.
+// back, then deletes it and finds no item left; any stored head bytes,
+// parsed, never panic, and every part key is recognised as one.
 func FuzzChunkedStore(f *testing.F) {
 	f.Add([]byte("value"), 40)
 	f.Add([]byte(chunkMagic+"\x00\x02"), 30)
@@ -122,6 +123,17 @@ func FuzzChunkedStore(f *testing.F) {
 		}
 		if m.largest > limit {
 			t.Fatalf("item of %d bytes over limit %d", m.largest, limit)
+		}
+		for _, k := range m.keys() {
+			if k != "k" && !isPartKey("k", k) {
+				t.Fatalf("item %q is neither the head nor a part", k)
+			}
+		}
+		if err := s.Delete("k"); err != nil {
+			t.Fatal(err)
+		}
+		if left := m.keys(); len(left) != 0 {
+			t.Fatalf("items left after Delete: %q", left)
 		}
 		_, _, _ = parseChunkHead(value)
 	})
