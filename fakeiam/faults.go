@@ -32,7 +32,7 @@ const (
 	ClusterConfig         Endpoint = "cluster-config"          // GET /cloud/v2/k8s/clusters/{p}/{r}/{name}/config
 )
 
-// Fault makes an endpoint misbehave. Delay applies first; then the first of Hang,
+// Fault makes an endpoint misbehave. Delay and Hold apply first; then the first of Hang,
 // ConsumeThenFail, Truncate and Status that is set decides the answer, and when none is set
 // the request is answered normally.
 type Fault struct {
@@ -41,6 +41,9 @@ type Fault struct {
 	RetryAfter string // Retry-After header for Status, e.g. "2" with 429 or 503
 
 	Delay time.Duration // sleep before answering, honouring the request context
+	// Hold, when set, keeps the request waiting until the channel is closed (or the client
+	// goes away), so a test can act while a call is in flight without guessing how long.
+	Hold <-chan struct{}
 
 	Hang            bool // never answer until the client goes away
 	Truncate        bool // answer 200 with a JSON body cut off mid-token
@@ -107,6 +110,13 @@ func (s *Server) serveWithFault(e Endpoint, h http.HandlerFunc, w http.ResponseW
 		case <-r.Context().Done():
 			t.Stop()
 			panic(http.ErrAbortHandler) // drop the connection: nobody is waiting for an answer
+		}
+	}
+	if f.Hold != nil {
+		select {
+		case <-f.Hold:
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler)
 		}
 	}
 	switch {

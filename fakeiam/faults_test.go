@@ -106,6 +106,41 @@ func (f *fixture) postWithTimeout(t *testing.T, path string, d time.Duration) er
 	return err
 }
 
+// TestFaultHold: a held request is answered normally once the test releases it, not before;
+// a client that gives up meanwhile is let go.
+func TestFaultHold(t *testing.T) {
+	f := newFixture(t, Config{})
+	release := make(chan struct{})
+	f.s.Inject(Login, Fault{Hold: release, Times: 1})
+	answered := make(chan response, 1)
+	go func() {
+		r, err := f.try("POST", "/iam/auth/jwt/login", "", map[string]string{"username": aliceEmail, "password": alicePW})
+		if err != nil {
+			t.Error(err)
+		}
+		answered <- r
+	}()
+	for deadline := time.Now().Add(10 * time.Second); f.s.Calls(Login) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("held request never arrived")
+		}
+	}
+	select {
+	case r := <-answered:
+		t.Fatalf("answered %d while held", r.status)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if r := <-answered; r.status != 200 {
+		t.Errorf("after release: %d %s, want 200", r.status, r.body)
+	}
+
+	f.s.Inject(Login, Fault{Hold: make(chan struct{}), Times: 1})
+	if err := f.postWithTimeout(t, "/iam/auth/jwt/login", 100*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("client giving up on a held request: %v, want a deadline error", err)
+	}
+}
+
 func TestFaultHang(t *testing.T) {
 	f := newFixture(t, Config{})
 	f.s.Inject(Refresh, Fault{Hang: true, Times: 1})
