@@ -428,6 +428,21 @@ func TestHostileDirectories(t *testing.T) {
 			[]string{`unsafe path "` + locks + `": is group- or world-writable (mode 0777): run chmod 700 on it`}},
 		{"lock directory a symbolic link", func(t *testing.T) func() { return symlink(t, locks) }, login,
 			[]string{`unsafe path "` + locks + `": is a symbolic link`}},
+		{"lock file another user's, as a sudo run leaves it", func(t *testing.T) func() {
+			lockFiles, err := filepath.Glob(filepath.Join(locks, "*.lock"))
+			if err != nil || len(lockFiles) == 0 {
+				t.Fatalf("no lock files after login (%v)", err)
+			}
+			var undo []func()
+			for _, l := range lockFiles {
+				undo = append(undo, chown(t, l))
+			}
+			return func() {
+				for _, u := range undo {
+					u()
+				}
+			}
+		}, login, []string{`unsafe path "` + locks + `/`, `.lock": is owned by uid 65534, not by this user (uid 0): remove it as that user`}},
 		{"XDG_CACHE_HOME world-writable", func(t *testing.T) func() { return chmod(t, w.sb.CacheHome, 0o777) }, login,
 			[]string{`unsafe path "` + w.sb.CacheHome + `": is group- or world-writable without the sticky bit (mode 0777), so others could replace ` + locks}},
 		{"XDG_CACHE_HOME another user's", func(t *testing.T) func() { return chown(t, w.sb.CacheHome) }, login,

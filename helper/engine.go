@@ -225,9 +225,19 @@ func (e *Engine) lock(ctx context.Context, key string) (func(), error) {
 	defer cancel()
 	unlock, err := e.Locker.Lock(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("wait for another gcore-credential-helper (profile %q): %w", e.Profile.Name, err)
+		return nil, lockError(fmt.Sprintf("profile %q", e.Profile.Name), err)
 	}
 	return unlock, nil
+}
+
+// lockError says what a failed Lock means to the user: a wait that ran out
+// is another helper still at work on what; anything else (an unsafe lock
+// file, say) is reported as it is.
+func lockError(what string, err error) error {
+	if errors.Is(err, cache.ErrLockTimeout) {
+		return fmt.Errorf("wait for another gcore-credential-helper (%s): %w", what, err)
+	}
+	return err
 }
 
 // load reads the session for key; a missing one is (nil, nil).

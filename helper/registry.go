@@ -77,7 +77,7 @@ func (r RegistryCredentials) update(ctx context.Context, change func(map[string]
 	defer cancel()
 	unlock, err := r.Locker.Lock(ctx, registryKey)
 	if err != nil {
-		return fmt.Errorf("wait for another gcore-credential-helper: %w", err)
+		return lockError("registry credentials", err)
 	}
 	defer unlock()
 	all, err := r.load()
