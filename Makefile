@@ -35,7 +35,9 @@ test: cross
 # has no Keychain and falls back to the encrypted file (install.sh builds
 # macOS with cgo).
 # The product's packages and their unit tests are also vetted for macOS and
-# Windows; the end-to-end tests and the keyring daemons are Linux-only.
+# Windows; the end-to-end tests and the keyring daemons are Linux-only. The
+# cgo build for macOS (with the Keychain) needs Apple's SDK, so it is
+# type-checked instead (internal/cgocheck): its Go code, not its C.
 CROSS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 PORTABLE := ./cache/ ./config/ ./helper/ ./protocol/ ./iam/ ./fakeiam/ ./internal/tlv/ ./internal/atomicfile/ ./cmd/gcore-credential-helper/
 cross:
@@ -46,6 +48,9 @@ cross:
 	@for os in darwin windows; do \
 	  echo "vet $$os"; \
 	  GOOS=$$os $(GO) vet $(PORTABLE) || exit 1; \
+	done
+	@for arch in amd64 arm64; do \
+	  $(GO) run ./internal/cgocheck -os darwin -arch $$arch ./cmd/gcore-credential-helper || exit 1; \
 	done
 
 bench:
