@@ -69,6 +69,14 @@ func TestBackendConformance(t *testing.T) {
 		}
 		rerun(t, "secret-service", append(ss.Env(), "SERVICE="+uniqueService(t), "KEYRING_PASSWORD="+ss.Password)...)
 	})
+	t.Run("kwallet", func(t *testing.T) {
+		service := uniqueService(t)
+		kw, err := testkeyring.StartKWallet(t, service)
+		if err != nil {
+			testkeyring.Unavailable(t, "kwallet", err)
+		}
+		rerun(t, "kwallet", append(kw.Env(), "SERVICE="+service)...)
+	})
 	t.Run("pass", func(t *testing.T) {
 		env, err := testkeyring.Pass(t)
 		if err != nil {
@@ -396,6 +404,8 @@ func (c conformance) conformUnavailable(t *testing.T, s Store) {
 			"no bus":   {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus")},
 			"hung bus": {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + silentSocket(t)},
 		}
+	case "kwallet":
+		outages = map[string][]string{"no bus": {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus")}}
 	case "pass":
 		outages = map[string][]string{"GPG key missing": {"GNUPGHOME=" + t.TempDir()}}
 	case "keyctl":
@@ -417,6 +427,16 @@ func (c conformance) conformUnavailable(t *testing.T, s Store) {
 	mustGet(t, c.open(t), conformKey, v)
 	if err := s.Delete(conformKey); err != nil {
 		t.Fatal(err)
+	}
+	if c.backend == "kwallet" {
+		// Last, because it cannot be undone here: opening a closed wallet
+		// asks for its password in a dialog, and kwalletd answers nothing
+		// else while that dialog waits.
+		kw := testkeyring.KWallet{Addr: c.env("DBUS_SESSION_BUS_ADDRESS")}
+		if err := kw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		c.expectUnavailable(t, "closed wallet")
 	}
 }
 

@@ -22,17 +22,20 @@ import (
 const keyPerm = 0x3f3f0000
 
 const (
-	secretServiceName = "org.freedesktop.secrets"
-	secretServicePath = "/org/freedesktop/secrets"
+	secretServiceName  = "org.freedesktop.secrets"
+	secretServicePath  = "/org/freedesktop/secrets"
+	kwalletServiceName = "org.kde.kwalletd5"
+	kwalletServicePath = "/modules/kwalletd5"
 	// busProbeTimeout bounds SecretServiceReachable against a hung bus.
 	busProbeTimeout = time.Second
 )
 
 // KeyringOptions configure OpenKeyring.
 type KeyringOptions struct {
-	// ServiceName ("gcore-credential-helper") names the secret-service
-	// collection, the KWallet wallet, the Keychain service, the wincred
-	// prefix, the pass folder and the keyctl keyring.
+	// ServiceName ("gcore-credential-helper") prefixes our items in the
+	// Secret Service's default collection, and names the folder (and
+	// application) in the user's KWallet wallet, the Keychain service, the
+	// wincred prefix, the pass folder and the keyctl keyring.
 	ServiceName string
 	// PassDir is the password store (default $PASSWORD_STORE_DIR, else
 	// ~/.password-store); PassCmd the pass program (default "pass").
@@ -97,6 +100,15 @@ func OpenKeyring(backend string, opts KeyringOptions) (Store, error) {
 				return nil, fmt.Errorf("open secret-service keyring: %w: %w", ErrUnavailable, err)
 			}
 			cfg.LibSecretCollectionName, prefix = name, opts.ServiceName+":"
+		} else {
+			// Likewise the user's own wallet, in a folder of ours: naming a
+			// wallet that does not exist makes kwalletd ask, in a dialog, to
+			// create it.
+			name, err := bounded(timeout, localWallet)
+			if err != nil {
+				return nil, fmt.Errorf("open kwallet keyring: %w: %w", ErrUnavailable, err)
+			}
+			cfg.ServiceName, cfg.KWalletFolder, cfg.KWalletAppID = name, opts.ServiceName, opts.ServiceName
 		}
 	case "keychain":
 		cfg.KeychainTrustApplication = true
@@ -143,6 +155,23 @@ func defaultCollection() (string, error) {
 			"create one in your keyring manager, or on a headless machine start one with gnome-keyring-daemon --unlock")
 	}
 	return unescapeObjectPathElement(name), nil
+}
+
+// localWallet names the user's default KWallet wallet ("kdewallet" unless
+// they chose another).
+func localWallet() (string, error) {
+	bus, err := dbus.SessionBus()
+	if err != nil {
+		return "", err
+	}
+	var name string
+	if err := bus.Object(kwalletServiceName, kwalletServicePath).Call("org.kde.KWallet.localWallet", 0).Store(&name); err != nil {
+		return "", fmt.Errorf("find the default wallet: %w", err)
+	}
+	if name == "" {
+		return "", errors.New("kwalletd names no default wallet")
+	}
+	return name, nil
 }
 
 // unescapeObjectPathElement undoes the "_XX" escaping Secret Services apply

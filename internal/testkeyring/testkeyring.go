@@ -2,7 +2,8 @@
 
 // Package testkeyring starts real keyring services for tests, each private to
 // the test that asked for it: a Secret Service (gnome-keyring-daemon under
-// dbus-run-session) and a password store (pass with a throw-away GPG key).
+// dbus-run-session), KWallet (kwalletd5, headless, on its own bus) and a
+// password store (pass with a throw-away GPG key).
 //
 // A service that cannot be started here makes the test skip, unless
 // GCORE_TEST_REQUIRE_BACKENDS names it (or is "all"): CI sets that, so a
