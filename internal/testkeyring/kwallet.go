@@ -3,7 +3,6 @@
 package testkeyring
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,9 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/godbus/dbus"
 )
@@ -58,95 +55,33 @@ func StartKWallet(t testing.TB, apps ...string) (*KWallet, error) {
 			return nil, err
 		}
 	}
-	home := t.TempDir()
-	config := filepath.Join(home, "config")
-	runtime := filepath.Join(home, "run")
-	for _, d := range []string{config, runtime} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			return nil, err
-		}
+	home, env, err := sessionDirs(t)
+	if err != nil {
+		return nil, err
 	}
-	// First Use: no wizard. Prompt on Open off and Auto Allow: no
-	// access dialog for the applications under test.
+	// First Use: no wizard. Prompt on Open off and Auto Allow: no access
+	// dialog for the applications under test.
 	rc := fmt.Sprintf("[Wallet]\nFirst Use=false\nEnabled=true\nPrompt on Open=false\nLeave Open=true\n\n[Auto Allow]\n%s=%s\n",
 		Wallet, strings.Join(apps, ","))
-	if err := os.WriteFile(filepath.Join(config, "kwalletrc"), []byte(rc), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, "config", "kwalletrc"), []byte(rc), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", kwalletScript)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + config,
-		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
-		"XDG_RUNTIME_DIR=" + runtime,
-		"QT_QPA_PLATFORM=offscreen",
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	sess, err := startSession(t, kwalletScript, append(env, "QT_QPA_PLATFORM=offscreen"))
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	k := &KWallet{Addr: sess.addr, hash: bytes.Repeat([]byte{'k'}, walletHashLen)}
+	if err := sess.waitFor("kwalletd5", func() error { return k.with(func(*dbus.Conn) error { return nil }) }); err != nil {
 		return nil, err
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return nil, fmt.Errorf("dbus-run-session printed no bus address: %w\n%s", err, stderr.String())
-	}
-	k := &KWallet{Addr: strings.TrimSpace(line), hash: bytes.Repeat([]byte{'k'}, walletHashLen)}
-	if err := k.waitReady(); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
 	if err := k.Open(); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, stderr.String())
+		return nil, fmt.Errorf("%w\n%s", err, sess.stderr.String())
 	}
 	return k, nil
 }
 
-// waitReady waits until kwalletd5 owns its name: until then a client would
-// have the bus start a second one, without the headless platform.
-func (k *KWallet) waitReady() error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		err := k.with(func(*dbus.Conn) error { return nil })
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("kwalletd5 not ready within %v: %w", startTimeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// with runs f on a private connection to the service's bus.
 func (k *KWallet) with(f func(*dbus.Conn) error) error {
-	bus, err := dbus.Dial(k.Addr)
-	if err != nil {
-		return err
-	}
-	defer bus.Close()
-	if err := bus.Auth(nil); err != nil {
-		return err
-	}
-	if err := bus.Hello(); err != nil {
-		return err
-	}
-	var owned bool
-	if err := bus.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, kwalletName).Store(&owned); err != nil {
-		return err
-	}
-	if !owned {
-		return errors.New("no kwalletd5 on the bus yet")
-	}
-	return f(bus)
+	return withService(k.Addr, kwalletName, f)
 }
 
 // Open creates (the first time) and opens the default wallet with a fixed

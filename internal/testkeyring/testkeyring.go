@@ -11,8 +11,6 @@
 package testkeyring
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +19,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -72,66 +69,30 @@ func StartSecretService(t testing.TB) (*SecretService, error) {
 			return nil, err
 		}
 	}
-	home := t.TempDir()
-	runtime := filepath.Join(home, "run")
-	if err := os.Mkdir(runtime, 0o700); err != nil {
+	_, env, err := sessionDirs(t)
+	if err != nil {
 		return nil, err
 	}
 	s := &SecretService{Password: "test keyring password, not a secret"}
-	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", daemonScript)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
-		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
-		"XDG_RUNTIME_DIR=" + runtime,
-		"KEYRING_PASSWORD=" + s.Password,
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	sess, err := startSession(t, daemonScript, append(env, "KEYRING_PASSWORD="+s.Password))
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return nil, fmt.Errorf("dbus-run-session printed no bus address: %w\n%s", err, stderr.String())
-	}
-	s.Addr = strings.TrimSpace(line)
-	if err := s.waitReady(); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, stderr.String())
-	}
-	return s, nil
-}
-
-// waitReady waits until the daemon answers for the default collection and it
-// is unlocked: until then a client would activate a second, locked daemon.
-func (s *SecretService) waitReady() error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		err := s.with(func(bus *dbus.Conn) error {
+	s.Addr = sess.addr
+	// Ready once the default collection answers, unlocked.
+	err = sess.waitFor("gnome-keyring-daemon", func() error {
+		return s.with(func(bus *dbus.Conn) error {
 			locked, err := defaultLocked(bus)
 			if err == nil && locked {
 				err = errors.New("the default collection is locked")
 			}
 			return err
 		})
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("gnome-keyring-daemon not ready within %v: %w", startTimeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return s, nil
 }
 
 const (
@@ -140,28 +101,8 @@ const (
 	defaultAlias = dbus.ObjectPath("/org/freedesktop/secrets/aliases/default")
 )
 
-// with runs f on a private connection to the service's bus, never on the
-// process-wide session bus connection the code under test may hold.
 func (s *SecretService) with(f func(*dbus.Conn) error) error {
-	bus, err := dbus.Dial(s.Addr)
-	if err != nil {
-		return err
-	}
-	defer bus.Close()
-	if err := bus.Auth(nil); err != nil {
-		return err
-	}
-	if err := bus.Hello(); err != nil {
-		return err
-	}
-	var owned bool
-	if err := bus.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, serviceName).Store(&owned); err != nil {
-		return err
-	}
-	if !owned {
-		return errors.New("no Secret Service on the bus yet")
-	}
-	return f(bus)
+	return withService(s.Addr, serviceName, f)
 }
 
 func defaultLocked(bus *dbus.Conn) (bool, error) {
