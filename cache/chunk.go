@@ -195,21 +195,10 @@ func (s chunkedStore) Delete(key string) error {
 	return s.deleteStrayParts(key)
 }
 
-// keyLister is a Store that may be able to list its keys; one that cannot
-// returns errCannotList.
+// keyLister is a Store that can list its keys: the OS keyrings can, the
+// encrypted file (whose names are keyed hashes) cannot.
 type keyLister interface {
 	keysWithPrefix(prefix string) ([]string, error)
-}
-
-var errCannotList = errors.New("this store cannot list its items")
-
-// keysWithPrefix lists the items of the store s wraps, so that a split store
-// over a split store (as in tests) can still be swept.
-func (s chunkedStore) keysWithPrefix(prefix string) ([]string, error) {
-	if l, ok := s.Store.(keyLister); ok {
-		return l.keysWithPrefix(prefix)
-	}
-	return nil, errCannotList
 }
 
 // deleteStrayParts deletes every part of key the store lists, whatever head
@@ -221,9 +210,6 @@ func (s chunkedStore) deleteStrayParts(key string) error {
 		return nil
 	}
 	keys, err := lister.keysWithPrefix(key + "#")
-	if errors.Is(err, errCannotList) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

@@ -244,6 +244,11 @@ func conformValues(t *testing.T, s Store) {
 // real backend: replaced and deleted values leave no parts behind.
 func conformSplit(t *testing.T, s Store) {
 	const limit = 1024
+	// Split the backend's own items: keyctl's store already splits at its
+	// kernel limit, and a split store over it could not list the keyring.
+	if c, ok := s.(chunkedStore); ok {
+		s = c.Store
+	}
 	split := newChunkedStore(s, limit)
 	big, bigger := randomBytes(t, largeValue), randomBytes(t, largeValue+limit)
 	mustPut(t, split, conformKey, big)
@@ -275,7 +280,7 @@ func conformSplit(t *testing.T, s Store) {
 	// A writer that died after its parts and before its head left parts no
 	// head names; deleting the value deletes them too where the backend can
 	// list its items.
-	if !canList(s) {
+	if _, ok := s.(keyLister); !ok {
 		t.Logf("%s cannot list its items: stray parts stay until overwritten", s.Backend())
 		return
 	}
@@ -285,16 +290,6 @@ func conformSplit(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	mustBeGone(t, s, stray)
-}
-
-// canList reports whether s can list its items.
-func canList(s Store) bool {
-	l, ok := s.(keyLister)
-	if !ok {
-		return false
-	}
-	_, err := l.keysWithPrefix(conformKey)
-	return !errors.Is(err, errCannotList)
 }
 
 // partKeys names the parts key's head points to in s.
