@@ -89,14 +89,10 @@ func (u *uncreatedFile) Delete(key string) error {
 
 func (u *uncreatedFile) Backend() string { return "file" }
 
-// Create makes s's store now if it is a store OpenFileOnDemand has not made
-// yet; for any other store it does nothing. `login` calls it before asking
-// IAM, so that the new passphrase is asked for first and a store that cannot
-// be made costs no login.
-func Create(s any) error {
-	if u, ok := s.(*uncreatedFile); ok {
-		_, err := u.store(true)
-		return err
-	}
-	return nil
+// PrepareWrite makes the store now, asking for its new passphrase, so that a
+// caller about to do something costly (a login) learns first whether the
+// result can be kept.
+func (u *uncreatedFile) PrepareWrite() error {
+	_, err := u.store(true)
+	return err
 }

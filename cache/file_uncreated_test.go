@@ -108,29 +108,28 @@ func TestOnDemandRefusesUnsafeDir(t *testing.T) {
 	}
 }
 
-// TestCreateMakesTheStoreNow: Create makes an uncreated store at once (so
-// login can ask for its passphrase before IAM) and leaves other stores alone.
-func TestCreateMakesTheStoreNow(t *testing.T) {
+// TestPrepareWriteMakesTheStoreNow: PrepareWrite makes an uncreated store at
+// once (so a login can ask for its passphrase before IAM), and fails, making
+// nothing, when no passphrase can be had.
+func TestPrepareWriteMakesTheStoreNow(t *testing.T) {
+	type preparer interface{ PrepareWrite() error }
 	opts := onDemandOptions(t, passphrase(testPass))
 	s, err := OpenFileOnDemand(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Create(s); err != nil {
+	if err := s.(preparer).PrepareWrite(); err != nil {
 		t.Fatal(err)
 	}
 	if !storeCreated(opts.Dir) {
-		t.Fatal("Create made no store")
-	}
-	if err := Create(newMapStore()); err != nil {
-		t.Errorf("Create(another store) = %v, want nil", err)
+		t.Fatal("PrepareWrite made no store")
 	}
 	fail := onDemandOptions(t, func(string, bool) (string, error) { return "", errors.New("no terminal") })
 	u, err := OpenFileOnDemand(fail)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Create(u); err == nil || storeCreated(fail.Dir) {
-		t.Errorf("Create without a passphrase = %v, store made %v; want an error and no store", err, storeCreated(fail.Dir))
+	if err := u.(preparer).PrepareWrite(); err == nil || storeCreated(fail.Dir) {
+		t.Errorf("PrepareWrite without a passphrase = %v, store made %v; want an error and no store", err, storeCreated(fail.Dir))
 	}
 }

@@ -52,19 +52,22 @@ func TestFirstRunIsToldToLogIn(t *testing.T) {
 }
 
 // TestLoginMakesTheStoreBeforeIAM guards SPEC §5 and §9 (exit 4 when the
-// store cannot be unlocked): a login that has no passphrase for the new store
-// fails before it asks IAM for anything, and one that has makes the store.
+// store cannot be unlocked): a login that has no passphrase for the new store,
+// whether the login command's or one a get starts, fails before it asks IAM
+// for anything; one that has a passphrase makes the store.
 func TestLoginMakesTheStoreBeforeIAM(t *testing.T) {
 	w := newWorld(t)
 	w.configure()
 
-	res := w.run(append([]string{passwordEnv}, noPassphrase...), "login")
-	checkExit(t, res, 4)
-	if n := w.iamCalls(); n != 0 {
-		t.Errorf("%d IAM calls for a login whose session could not be kept, want none", n)
-	}
-	if w.storeMade() {
-		t.Error("a store was made without a passphrase")
+	for _, args := range [][]string{{"login"}, {"get", "--format", "token"}} {
+		res := w.run(append([]string{passwordEnv}, noPassphrase...), args...)
+		checkExit(t, res, 4)
+		if n := w.iamCalls(); n != 0 {
+			t.Errorf("%s: %d IAM calls for a login whose session could not be kept, want none", args[0], n)
+		}
+		if w.storeMade() {
+			t.Errorf("%s: a store was made without a passphrase", args[0])
+		}
 	}
 
 	w.ok([]string{passwordEnv}, "login")

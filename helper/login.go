@@ -61,6 +61,22 @@ func (e *Engine) Login(ctx context.Context, opts LoginOptions) (*Session, error)
 	return e.login(ctx, key, sess, loginRequest{explicit: true})
 }
 
+// writePreparer is a Store that is made on its first write (the encrypted
+// file, whose new passphrase may have to be asked for).
+type writePreparer interface {
+	PrepareWrite() error
+}
+
+// prepareStore makes a store that is made on first write, once a login has
+// its credentials and before it calls IAM: the new passphrase is asked for
+// first, and a store that cannot be made costs no login.
+func (e *Engine) prepareStore() error {
+	if p, ok := e.Store.(writePreparer); ok {
+		return p.PrepareWrite()
+	}
+	return nil
+}
+
 type loginRequest struct {
 	explicit bool // the login command, not a stale token
 }
@@ -119,6 +135,9 @@ func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 			cr.OTP = otp
 		}
 	}
+	if err := e.prepareStore(); err != nil {
+		return nil, err
+	}
 	netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
 	defer cancel()
 	e.debugf("logging in to profile %q", e.Profile.Name)
@@ -157,6 +176,9 @@ func (e *Engine) loginAPIToken(ctx context.Context) (*Session, error) {
 	token, err := e.Secrets.APIToken(ctx)
 	if err != nil {
 		return nil, e.secretError(err, "no API token in GCORE_API_TOKEN")
+	}
+	if err := e.prepareStore(); err != nil {
+		return nil, err
 	}
 	netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
 	defer cancel()

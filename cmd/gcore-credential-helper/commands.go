@@ -117,9 +117,6 @@ func runLogin(a *app, in *invocation) error {
 	if err != nil {
 		return err
 	}
-	if err := cache.Create(eng.Store); err != nil {
-		return err
-	}
 	sess, err := eng.Login(a.ctx, helper.LoginOptions{})
 	if err != nil {
 		return err
