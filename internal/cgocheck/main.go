@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 func main() {
@@ -49,7 +50,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, e)
 	}
 	fmt.Printf("cgocheck %s/%s: %d packages type-checked, %d with cgo (%s)\n",
-		*goos, *goarch, res.packages, len(res.cgo), joinOrNone(res.cgo))
+		*goos, *goarch, res.packages, len(res.cgo), strings.Join(res.cgo, ", "))
 	if len(res.errors) > 0 {
 		os.Exit(1)
 	}
@@ -162,18 +163,4 @@ func (i importer) Import(path string) (*types.Package, error) {
 		return p, nil
 	}
 	return nil, fmt.Errorf("package %q was not checked before its importer", path)
-}
-
-func joinOrNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	var b bytes.Buffer
-	for i, p := range s {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(p)
-	}
-	return b.String()
 }
