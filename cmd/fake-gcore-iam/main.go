@@ -109,6 +109,8 @@ func serve(ctx context.Context, cfg fakeiam.Config, users []fakeiam.User, listen
 		return fmt.Errorf("listen: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
+	// Announce before publishing the URL file: whoever waits for the file may read stderr next.
+	fmt.Fprintf(stderr, "fake Gcore IAM listening on %s\n", url)
 	if urlFile != "" {
 		if err := atomicfile.Write(urlFile, []byte(url), 0o600); err != nil {
 			ln.Close()
@@ -116,7 +118,6 @@ func serve(ctx context.Context, cfg fakeiam.Config, users []fakeiam.User, listen
 		}
 		defer os.Remove(urlFile) // a stale URL would point the next demo at a dead port
 	}
-	fmt.Fprintf(stderr, "fake Gcore IAM listening on %s\n", url)
 
 	// Request contexts derive from baseCtx: cancelling it releases hung and delayed handlers,
 	// which Shutdown would otherwise wait for.
