@@ -700,7 +700,7 @@ func TestRetry(t *testing.T) {
 			wantHits: 2, wantWaits: []time.Duration{200 * time.Millisecond},
 		},
 		{
-			name: "login attempt timeout", call: callLogin, opts: Options{Timeout: 500 * time.Millisecond},
+			name: "login attempt timeout", call: callLogin, opts: Options{Timeout: 2 * time.Second},
 			handlers: []http.HandlerFunc{hang, reply(200, tokensBody)},
 			wantHits: 2, wantWaits: []time.Duration{200 * time.Millisecond},
 		},
@@ -736,7 +736,7 @@ func TestRetry(t *testing.T) {
 			wantHits: 2, wantWaits: []time.Duration{200 * time.Millisecond},
 		},
 		{
-			name: "delete api token attempt timeout", call: callDeleteToken, opts: Options{Timeout: 500 * time.Millisecond},
+			name: "delete api token attempt timeout", call: callDeleteToken, opts: Options{Timeout: 2 * time.Second},
 			handlers: []http.HandlerFunc{hang, reply(204, ``)},
 			wantHits: 2, wantWaits: []time.Duration{200 * time.Millisecond},
 		},
