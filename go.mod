@@ -20,9 +20,7 @@ require golang.org/x/tools v0.26.0 // indirect
 require (
 	github.com/99designs/go-keychain v0.0.0-20191008050251-8e49817e8af4 // indirect
 	github.com/danieljoos/wincred v1.2.3 // indirect
-	github.com/dvsekhvalnov/jose2go v1.11.0 // indirect; pinned above keyring's v1.5.0 (DoS CVEs), see third_party/README.md
 	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c // indirect
-	github.com/mtibben/percent v0.2.1 // indirect
 )
 
 replace github.com/99designs/keyring => ./third_party/keyring
