@@ -81,7 +81,7 @@ func TestSIGKILLDuringRefresh(t *testing.T) {
 	// refresh token. The engine takes it out only once connected to IAM, immediately before
 	// writing the request (the commit of iam.Client.Refresh), so a kill in that last instant
 	// costs a login although IAM never saw the token. Closing that window would risk a token
-	// sent twice (SPEC §4); the report counts such kills. Measured on 2 cores: 0 to 4 of 200
+	// sent twice (SPEC §4); the report counts such kills. Measured on 2 cores: 0 to 10 of 200
 	// on an idle machine, 15 to 26 with both cores busy, where the rename that replaces the
 	// store entry waits on the file system's journal and a kill meanwhile lands after it.
 	// Deferring the directory sync until the request was out did not change the loaded
