@@ -374,16 +374,23 @@ func TestHostileDirectories(t *testing.T) {
 			}
 		}
 	}
-	chmodAll := func(t *testing.T, paths []string, mode fs.FileMode) func() {
+	// onEach applies spoil to every path and returns one undo for them all.
+	onEach := func(paths []string, spoil func(path string) (undo func())) func() {
 		var undo []func()
 		for _, p := range paths {
-			undo = append(undo, chmod(t, p, mode))
+			undo = append(undo, spoil(p))
 		}
 		return func() {
 			for _, u := range undo {
 				u()
 			}
 		}
+	}
+	chmodAll := func(t *testing.T, paths []string, mode fs.FileMode) func() {
+		return onEach(paths, func(p string) func() { return chmod(t, p, mode) })
+	}
+	chownAll := func(t *testing.T, paths []string) func() {
+		return onEach(paths, func(p string) func() { return chown(t, p) })
 	}
 	get := []string{"get", "--format", "token"}
 	login := []string{"login"} // takes the profile's lock, so it reaches the lock directory
@@ -412,17 +419,7 @@ func TestHostileDirectories(t *testing.T) {
 		}, get, nil},
 		{"store entry readable by others", func(t *testing.T) func() { return chmodAll(t, entries, 0o644) }, get,
 			[]string{`": is readable or writable by group or others (mode 0644): run chmod 600 on it`, store}},
-		{"store entry another user's", func(t *testing.T) func() {
-			var undo []func()
-			for _, e := range entries {
-				undo = append(undo, chown(t, e))
-			}
-			return func() {
-				for _, u := range undo {
-					u()
-				}
-			}
-		}, get, []string{`": is owned by uid 65534, not by this user`, "move the file out of the way", store}},
+		{"store entry another user's", func(t *testing.T) func() { return chownAll(t, entries) }, get, []string{`": is owned by uid 65534, not by this user`, "move the file out of the way", store}},
 		{"lock directory world-writable, cache hit", func(t *testing.T) func() { return chmod(t, locks, 0o777) }, get, nil},
 		{"lock directory world-writable, login", func(t *testing.T) func() { return chmod(t, locks, 0o777) }, login,
 			[]string{`unsafe path "` + locks + `": is group- or world-writable (mode 0777): run chmod 700 on it`}},
@@ -433,15 +430,7 @@ func TestHostileDirectories(t *testing.T) {
 			if err != nil || len(lockFiles) == 0 {
 				t.Fatalf("no lock files after login (%v)", err)
 			}
-			var undo []func()
-			for _, l := range lockFiles {
-				undo = append(undo, chown(t, l))
-			}
-			return func() {
-				for _, u := range undo {
-					u()
-				}
-			}
+			return chownAll(t, lockFiles)
 		}, login, []string{`unsafe path "` + locks + `/`, `.lock": is owned by uid 65534, not by this user (uid 0): remove it as that user`}},
 		{"XDG_CACHE_HOME world-writable", func(t *testing.T) func() { return chmod(t, w.sb.CacheHome, 0o777) }, login,
 			[]string{`unsafe path "` + w.sb.CacheHome + `": is group- or world-writable without the sticky bit (mode 0777), so others could replace ` + locks}},
