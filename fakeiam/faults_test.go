@@ -120,11 +120,7 @@ func TestFaultHold(t *testing.T) {
 		}
 		answered <- r
 	}()
-	for deadline := time.Now().Add(10 * time.Second); f.s.Calls(Login) == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("held request never arrived")
-		}
-	}
+	awaitCall(t, f.s, Login)
 	select {
 	case r := <-answered:
 		t.Fatalf("answered %d while held", r.status)
@@ -160,11 +156,7 @@ func TestFaultHang(t *testing.T) {
 			_, err := inner.try("POST", "/iam/auth/jwt/login", "", "{}")
 			done <- err
 		}()
-		for deadline := time.Now().Add(10 * time.Second); inner.s.Calls(Login) == 0; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("hung request never arrived")
-			}
-		}
+		awaitCall(t, inner.s, Login)
 	})
 	select {
 	case err := <-done:
@@ -270,4 +262,15 @@ func noCalls() map[Endpoint]int {
 		m[e] = 0
 	}
 	return m
+}
+
+// awaitCall waits until s has received a call to e, which a held or hung fault
+// keeps from being answered.
+func awaitCall(t *testing.T, s *Server, e Endpoint) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); s.Calls(e) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s call arrived within 10s", e)
+		}
+	}
 }
