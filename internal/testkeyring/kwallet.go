@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,10 +49,8 @@ exec kwalletd5`
 // without a prompt. It stops when the test ends.
 func StartKWallet(t testing.TB, apps ...string) (*KWallet, error) {
 	t.Helper()
-	for _, prog := range []string{"dbus-run-session", "kwalletd5"} {
-		if _, err := exec.LookPath(prog); err != nil {
-			return nil, err
-		}
+	if err := installed("dbus-run-session", "kwalletd5"); err != nil {
+		return nil, err
 	}
 	home, env, err := sessionDirs(t)
 	if err != nil {

@@ -25,6 +25,17 @@ type session struct {
 	stderr *bytes.Buffer // the daemon's, for errors
 }
 
+// installed returns the first error finding one of progs on PATH: a backend
+// whose programs are missing cannot run here.
+func installed(progs ...string) error {
+	for _, prog := range progs {
+		if _, err := exec.LookPath(prog); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sessionDirs makes a temporary HOME with config, data and runtime
 // directories, and returns it with the environment that points there.
 func sessionDirs(t testing.TB) (home string, env []string, err error) {

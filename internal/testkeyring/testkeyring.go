@@ -64,10 +64,8 @@ printf %s "$KEYRING_PASSWORD" | exec gnome-keyring-daemon --unlock --components=
 // when the test ends. Its keyring files live in a temporary HOME.
 func StartSecretService(t testing.TB) (*SecretService, error) {
 	t.Helper()
-	for _, prog := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
-		if _, err := exec.LookPath(prog); err != nil {
-			return nil, err
-		}
+	if err := installed("dbus-run-session", "gnome-keyring-daemon"); err != nil {
+		return nil, err
 	}
 	_, env, err := sessionDirs(t)
 	if err != nil {
@@ -159,10 +157,8 @@ func (s *SecretService) Unlock() error {
 // environment that selects both (GNUPGHOME, PASSWORD_STORE_DIR).
 func Pass(t testing.TB) ([]string, error) {
 	t.Helper()
-	for _, prog := range []string{"pass", "gpg", "gpgconf"} {
-		if _, err := exec.LookPath(prog); err != nil {
-			return nil, err
-		}
+	if err := installed("pass", "gpg", "gpgconf"); err != nil {
+		return nil, err
 	}
 	// gpg-agent's socket lives in GNUPGHOME, and socket paths are short:
 	// t.TempDir() names can be too long.
