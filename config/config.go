@@ -78,18 +78,28 @@ type Profile struct {
 	APIKeyTTL       time.Duration // life of a minted short-lived API key
 	APIKeyRole      string        // role of minted keys; "" = the user's first group
 	Registries      []Registry    // Gcore Container Registries served by the docker persona
+	// ProjectID and RegionID are the Cloud project and region that clusters and registries use
+	// when they name none themselves (keys project_id, region_id; env GCORE_CLOUD_PROJECT_ID,
+	// GCORE_CLOUD_REGION_ID, which Gcore's SDKs read too); 0 = not set. Export passes them on.
+	ProjectID, RegionID int64
 }
 
 // Registry is one [[profiles.NAME.registries]] entry (SPEC §12): a Gcore Container Registry
 // whose docker logins the helper provisions as short-lived registry users.
 type Registry struct {
-	Host         string // docker's server host, lower-case, e.g. registry.luxembourg-2.cloud.gcore.dev
-	ProjectID    int64
-	RegionID     int64
-	RegistryID   int64  // or
-	RegistryName string // resolved to an id through the Cloud API
-	ReadOnly     bool   // default true
-	UserTTLDays  int    // default 1
+	// Host is docker's server host, lower-case, e.g.
+	// registry.luxembourg-2.cloud.gcore.dev; "" takes it from the registry's
+	// url in the Cloud API.
+	Host string
+	// The registry's project and region, by id or by name (project_name,
+	// region_name); neither in the file takes the profile's project_id and
+	// region_id.
+	ProjectID, RegionID     int64
+	ProjectName, RegionName string
+	RegistryID              int64  // or
+	RegistryName            string // resolved to an id through the Cloud API
+	ReadOnly                bool   // default true
+	UserTTLDays             int    // default 1
 }
 
 // RegistryFor returns the profile's registry entry for a docker host.
@@ -156,6 +166,18 @@ func Resolve(f *File, name string, env Env, o Overrides) (Profile, error) {
 		}
 		p.BaseURL = v
 	}
+	for _, v := range []struct {
+		name string
+		dst  *int64
+	}{{"GCORE_CLOUD_PROJECT_ID", &p.ProjectID}, {"GCORE_CLOUD_REGION_ID", &p.RegionID}} {
+		if raw := env.get(v.name); raw != "" {
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil || n <= 0 {
+				return Profile{}, fmt.Errorf("%s: want a positive integer, got %.64q", v.name, raw)
+			}
+			*v.dst = n
+		}
+	}
 	if v := env.get("GCORE_KEYRING_BACKEND"); v != "" {
 		if err := checkBackend(v); err != nil {
 			return Profile{}, fmt.Errorf("GCORE_KEYRING_BACKEND: %w", err)
@@ -191,6 +213,17 @@ func Resolve(f *File, name string, env Env, o Overrides) (Profile, error) {
 		p.MinTTL = *o.MinTTL
 	}
 	p.BaseURL = normalizeBaseURL(p.BaseURL)
+	// The file's registries must not be changed in place: a copy takes the profile's defaults.
+	p.Registries = slices.Clone(p.Registries)
+	for i := range p.Registries {
+		r := &p.Registries[i]
+		if r.ProjectID == 0 && r.ProjectName == "" {
+			r.ProjectID = p.ProjectID
+		}
+		if r.RegionID == 0 && r.RegionName == "" {
+			r.RegionID = p.RegionID
+		}
+	}
 	return p, nil
 }
 
@@ -348,6 +381,16 @@ func normalizeHost(entry string) (string, error) {
 		return "", badHost(entry)
 	}
 	return h, nil
+}
+
+// NormalizeHostOrEmpty is a host as an allowed_hosts entry would hold it, or
+// "" when it is not one (for hosts read from the Cloud API).
+func NormalizeHostOrEmpty(host string) string {
+	h, err := normalizeHost(host)
+	if err != nil {
+		return ""
+	}
+	return h
 }
 
 func badHost(entry string) error {

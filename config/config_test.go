@@ -81,6 +81,53 @@ func TestResolvePrecedence(t *testing.T) {
 	}
 }
 
+// Issue #11: Gcore's SDKs and Terraform v2 read GCORE_CLOUD_PROJECT_ID and GCORE_CLOUD_REGION_ID;
+// they default the profile's project and region (env over file), and a registry entry that
+// names neither takes the profile's.
+func TestResolveProjectAndRegion(t *testing.T) {
+	f := mustLoad(t, `[profiles.default]
+project_id = 10
+region_id = 20
+registries = [
+  {host = "a.example", registry_id = 1},
+  {host = "b.example", registry_id = 2, project_id = 11, region_id = 21},
+]
+`)
+	for _, tc := range []struct {
+		name                  string
+		env                   map[string]string
+		project, region       int64
+		regAProject, regBProj int64
+	}{
+		{"file", nil, 10, 20, 10, 11},
+		{"env beats file", map[string]string{"GCORE_CLOUD_PROJECT_ID": "30", "GCORE_CLOUD_REGION_ID": "40"}, 30, 40, 30, 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Resolve(f, "default", mapEnv(tc.env), Overrides{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := p.RegistryFor("a.example")
+			b, _ := p.RegistryFor("b.example")
+			got := []int64{p.ProjectID, p.RegionID, a.ProjectID, a.RegionID, b.ProjectID, b.RegionID}
+			want := []int64{tc.project, tc.region, tc.regAProject, tc.region, tc.regBProj, 21}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(project, region, a's, b's) (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// The file's own registries are not changed by a resolution.
+	if p, _ := Resolve(f, "default", nil, Overrides{}); p.Registries[0].ProjectID != 10 {
+		t.Errorf("a later resolution sees project %d", p.Registries[0].ProjectID)
+	}
+	for _, bad := range []string{"0", "-3", "abc", "1e3"} {
+		if _, err := Resolve(f, "default", mapEnv(map[string]string{"GCORE_CLOUD_REGION_ID": bad}), Overrides{}); err == nil ||
+			!strings.Contains(err.Error(), "GCORE_CLOUD_REGION_ID") {
+			t.Errorf("GCORE_CLOUD_REGION_ID=%s: err = %v", bad, err)
+		}
+	}
+}
+
 func TestResolveUsernameAndClientID(t *testing.T) {
 	f := mustLoad(t, "[profiles.default]\nusername = \"file@example.com\"\nclient_id = 7\n")
 	p, err := Resolve(f, "default", nil, Overrides{})

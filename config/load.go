@@ -65,6 +65,16 @@ func Load(path string) (*File, error) {
 	return parse(path, data)
 }
 
+// LoadPaths loads the config file of p: like Load, except that a file named by ConfigVar must
+// exist, so that a typo in the variable never silently means "all defaults".
+func LoadPaths(p Paths) (*File, error) {
+	f, err := Load(p.ConfigFile)
+	if err == nil && !f.Exists && p.ConfigNamed {
+		return nil, fmt.Errorf("config %s (named by %s): no such file", p.ConfigFile, ConfigVar)
+	}
+	return f, err
+}
+
 // read returns the file's bytes and mode after checking, on the open descriptor, that it is a
 // regular file nobody else can write. A missing file yields a nil FileInfo and no error.
 func read(path string) ([]byte, fs.FileInfo, error) {
@@ -255,6 +265,10 @@ func (p *Profile) set(key string, v any) (err error) {
 		p.APIKeyRole, err = stringOf(v, nil)
 	case "registries":
 		p.Registries, err = registriesOf(v)
+	case "project_id":
+		p.ProjectID, err = positiveOf(v)
+	case "region_id":
+		p.RegionID, err = positiveOf(v)
 	default:
 		err = errUnknownKey
 	}
@@ -340,17 +354,20 @@ func registriesOf(v any) ([]Registry, error) {
 	return out, nil
 }
 
-func (r *Registry) set(key string, v any) (err error) {
-	num := func() (int64, error) {
-		n, ok := v.(int64)
-		if !ok {
-			return 0, wrongType("an integer", v)
-		}
-		if n <= 0 {
-			return 0, fmt.Errorf("must be positive, got %d", n)
-		}
-		return n, nil
+// positiveOf reads an id or a count: a positive integer.
+func positiveOf(v any) (int64, error) {
+	n, ok := v.(int64)
+	if !ok {
+		return 0, wrongType("an integer", v)
 	}
+	if n <= 0 {
+		return 0, fmt.Errorf("must be positive, got %d", n)
+	}
+	return n, nil
+}
+
+func (r *Registry) set(key string, v any) (err error) {
+	num := func() (int64, error) { return positiveOf(v) }
 	switch key {
 	case "host":
 		var h string
@@ -365,6 +382,10 @@ func (r *Registry) set(key string, v any) (err error) {
 		r.RegistryID, err = num()
 	case "registry":
 		r.RegistryName, err = stringOf(v, nil)
+	case "project_name":
+		r.ProjectName, err = stringOf(v, nonEmpty)
+	case "region_name":
+		r.RegionName, err = stringOf(v, nonEmpty)
 	case "read_only":
 		b, ok := v.(bool)
 		if !ok {
@@ -385,14 +406,19 @@ func (r *Registry) set(key string, v any) (err error) {
 
 func (r Registry) check() error {
 	switch {
-	case r.Host == "":
-		return errors.New("host is required")
-	case r.ProjectID == 0 || r.RegionID == 0:
-		return errors.New("project_id and region_id are required")
+	case r.ProjectID != 0 && r.ProjectName != "", r.RegionID != 0 && r.RegionName != "":
+		return errors.New("give a project and a region by id or by name, not both")
 	case (r.RegistryID == 0) == (r.RegistryName == ""):
 		return errors.New("give exactly one of registry_id and registry (its name)")
 	case r.UserTTLDays > 365:
 		return fmt.Errorf("user_ttl_days must be at most 365, got %d", r.UserTTLDays)
+	}
+	return nil
+}
+
+func nonEmpty(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
 	}
 	return nil
 }

@@ -24,6 +24,24 @@ func TestLoadMissing(t *testing.T) {
 	}
 }
 
+// Issue #10, #11: a file the user named is never silently replaced by defaults; the XDG
+// default may be absent.
+func TestLoadPathsNamedMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.toml")
+	if _, err := LoadPaths(Paths{ConfigFile: path, ConfigNamed: true}); err == nil ||
+		!strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), ConfigVar) {
+		t.Errorf("LoadPaths of a named missing file: error %v, want one naming the file and %s", err, ConfigVar)
+	}
+	f, err := LoadPaths(Paths{ConfigFile: path})
+	if err != nil || f.Exists {
+		t.Errorf("LoadPaths of a missing default file = %+v, %v; want an empty File", f, err)
+	}
+	named := writeConfig(t, "[profiles.x]\n", 0o600)
+	if f, err := LoadPaths(Paths{ConfigFile: named, ConfigNamed: true}); err != nil || !f.HasProfile("x") {
+		t.Errorf("LoadPaths of a named file = %+v, %v", f, err)
+	}
+}
+
 func TestLoadEmpty(t *testing.T) {
 	f := mustLoad(t, "# nothing yet\n")
 	if !f.Exists || len(f.ProfileNames()) != 0 {
@@ -68,8 +86,8 @@ registries = [{host = "r.example:5000", project_id = 2, region_id = 3, registry_
 
 func TestLoadRegistryErrors(t *testing.T) {
 	for _, tc := range []struct{ entry, want string }{
-		{`{project_id = 1, region_id = 2, registry_id = 3}`, "host is required"},
-		{`{host = "r", region_id = 2, registry_id = 3}`, "project_id and region_id are required"},
+		{`{host = "r", project_id = 1, project_name = "p", region_id = 2, registry_id = 3}`, "by id or by name, not both"},
+		{`{host = "r", project_id = 1, region_name = "", registry_id = 3}`, "must not be empty"},
 		{`{host = "r", project_id = 1, region_id = 2}`, "exactly one of registry_id and registry"},
 		{`{host = "r", project_id = 1, region_id = 2, registry_id = 3, registry = "x"}`, "exactly one of registry_id and registry"},
 		{`{host = "https://r/x", project_id = 1, region_id = 2, registry_id = 3}`, "registries[0].host"},

@@ -8,21 +8,30 @@ import (
 // appDir is the directory name under each XDG base directory.
 const appDir = "gcore-credential-helper"
 
+// ConfigVar names the config file explicitly. It is not GCORE_CONFIG, which Gcore's own CLI
+// reads for its YAML file.
+const ConfigVar = "GCORE_CREDENTIAL_HELPER_CONFIG"
+
 // Paths are where the helper keeps its files (SPEC §3).
 type Paths struct {
 	ConfigFile string // the TOML config file
-	CacheDir   string // cache entries and lock files
-	DataDir    string // the encrypted store
+	// ConfigNamed is true when ConfigVar named ConfigFile: then it must exist, while the XDG
+	// default may be absent.
+	ConfigNamed bool
+	CacheDir    string // the failed-login memory
+	DataDir     string // the encrypted store and its lock files
 }
 
-// ResolvePaths places the config file at GCORE_CONFIG (taken as given), else under
-// XDG_CONFIG_HOME; the cache and locks under XDG_CACHE_HOME; the encrypted store under
+// ResolvePaths places the config file at GCORE_CREDENTIAL_HELPER_CONFIG (taken as given), else
+// under XDG_CONFIG_HOME; the failed-login memory under XDG_CACHE_HOME; the encrypted store under
 // XDG_DATA_HOME. Unset or relative XDG values are ignored, as the XDG Base Directory spec
 // requires, in favour of ~/.config, ~/.cache and ~/.local/share; HOME must then be absolute.
 func ResolvePaths(env Env) (Paths, error) {
 	var p Paths
 	var err error
-	if p.ConfigFile = env.get("GCORE_CONFIG"); p.ConfigFile == "" {
+	p.ConfigFile = env.get(ConfigVar)
+	p.ConfigNamed = p.ConfigFile != ""
+	if !p.ConfigNamed {
 		if p.ConfigFile, err = xdgDir(env, "XDG_CONFIG_HOME", ".config"); err != nil {
 			return Paths{}, err
 		}

@@ -48,12 +48,13 @@ func TestResolvePaths(t *testing.T) {
 			},
 		},
 		{
-			name: "gcore config wins over xdg",
-			env:  map[string]string{"HOME": "/home/u", "XDG_CONFIG_HOME": "/x/conf", "GCORE_CONFIG": "/etc/gcore.toml"},
+			name: "the helper's config variable wins over xdg; gcore-cli's GCORE_CONFIG is not ours",
+			env:  map[string]string{"HOME": "/home/u", "XDG_CONFIG_HOME": "/x/conf", "GCORE_CREDENTIAL_HELPER_CONFIG": "/etc/gcore.toml", "GCORE_CONFIG": "/gcore-cli.yaml"},
 			want: Paths{
-				ConfigFile: "/etc/gcore.toml",
-				CacheDir:   "/home/u/.cache" + app,
-				DataDir:    "/home/u/.local/share" + app,
+				ConfigFile:  "/etc/gcore.toml",
+				ConfigNamed: true,
+				CacheDir:    "/home/u/.cache" + app,
+				DataDir:     "/home/u/.local/share" + app,
 			},
 		},
 		{
@@ -63,7 +64,7 @@ func TestResolvePaths(t *testing.T) {
 		},
 		{
 			name:    "no home, relative xdg",
-			env:     map[string]string{"GCORE_CONFIG": "/c.toml", "XDG_CACHE_HOME": "/x/cache", "XDG_DATA_HOME": "rel"},
+			env:     map[string]string{"GCORE_CREDENTIAL_HELPER_CONFIG": "/c.toml", "XDG_CACHE_HOME": "/x/cache", "XDG_DATA_HOME": "rel"},
 			wantErr: "HOME is not set and XDG_DATA_HOME is unset or relative",
 		},
 		{

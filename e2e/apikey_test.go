@@ -58,14 +58,30 @@ func TestAPIKeyStorm(t *testing.T) {
 		t.Errorf("%d live keys, want 1", got)
 	}
 
-	// A key with less life left than asked for is replaced, and the old one deleted.
-	renewed := strings.TrimSpace(w.ok(nil, "get", "--api-key", "--format", "token", "--min-ttl", "13h"))
-	if keys[renewed] {
-		t.Error("--min-ttl 13h on a 12 h key did not mint a new one")
+	// Issue #11 item 5: a key revoked outside the helper (deleted in the portal) is thrown
+	// away by --refresh and a new one minted; deleting the dead one is no error.
+	var old string
+	for k := range keys {
+		old = k
+	}
+	if !w.iam.DeleteAPIToken(old) {
+		t.Fatal("the fake had no such key to delete")
+	}
+	if again := strings.TrimSpace(w.ok(nil, "get", "--api-key", "--format", "token")); again != old {
+		t.Fatal("the key was replaced before anyone said it was refused")
+	}
+	renewed := strings.TrimSpace(w.ok(nil, "get", "--api-key", "--refresh", "--format", "token"))
+	if renewed == old {
+		t.Error("get --api-key --refresh handed out the revoked key again")
 	}
 	if got := w.iam.Calls(fakeiam.CreateToken); got != 2 {
-		t.Errorf("%d mints after the renewal, want 2", got)
+		t.Errorf("%d mints after the refresh, want 2", got)
 	}
+	if got := w.liveAPIKeys(); got != 1 {
+		t.Errorf("%d live keys after the refresh, want 1", got)
+	}
+	// And a forced renewal of a live key deletes the previous one.
+	w.ok(nil, "get", "--api-key", "--refresh", "--format", "token")
 	if got := w.liveAPIKeys(); got != 1 {
 		t.Errorf("%d live keys after the renewal, want 1 (the previous one deleted)", got)
 	}

@@ -53,6 +53,7 @@ type attempt struct {
 	killed bool // died of SIGKILL
 	iam    *fakeiam.Server
 	before map[fakeiam.Endpoint]int // the fake's counters when the run started
+	reuse  int                      // the fake's count of spent refresh tokens sent again, then
 }
 
 // since returns how many calls e received since the run started, including those of processes
@@ -81,7 +82,7 @@ func (l *killLoop) run(check func(a attempt)) {
 			t.Fatalf("%s: only %d of %d runs died of SIGKILL (%d completed, %d killed before they started), want %d",
 				l.name(), l.kills, n, l.completions, l.unstarted, minKills)
 		}
-		a := attempt{n: n, iam: l.w.iam, before: map[fakeiam.Endpoint]int{}}
+		a := attempt{n: n, iam: l.w.iam, before: map[fakeiam.Endpoint]int{}, reuse: l.w.iam.RefreshReuse()}
 		for _, e := range []fakeiam.Endpoint{fakeiam.Login, fakeiam.Refresh} {
 			a.before[e] = l.w.iam.Calls(e)
 		}
@@ -184,13 +185,14 @@ func (w *world) status() sessionStatus {
 }
 
 // checkOneSession fails the test unless status --json shows one logged-in profile without
-// error, and no refresh token was ever presented twice.
-func (w *world) checkOneSession() {
+// error, and IAM was sent no more spent refresh tokens than allowed: a token is tried once
+// more only after a process died between sending it and storing the new pair.
+func (w *world) checkOneSession(allowedReuse int) {
 	w.t.Helper()
 	if !w.status().LoggedIn {
 		w.t.Error("status after the kills shows no session, want one")
 	}
-	if got := w.iam.RefreshReuse(); got != 0 {
-		w.t.Errorf("%d refresh tokens were presented twice, want 0", got)
+	if got := w.iam.RefreshReuse(); got > allowedReuse {
+		w.t.Errorf("%d spent refresh tokens were sent again, want at most %d", got, allowedReuse)
 	}
 }

@@ -54,7 +54,7 @@ func TestHygieneAPIKeys(t *testing.T) {
 		{
 			name:   "minting refused",
 			before: func() { w.iam.Inject(fakeiam.CreateToken, fakeiam.Fault{Status: 403, Times: 1}) },
-			args:   []string{"get", "--api-key", "--min-ttl", "13h"},
+			args:   []string{"get", "--api-key", "--refresh"},
 			exit:   1,
 		},
 		{name: "api-token login", env: []string{"GCORE_API_TOKEN=" + apiToken}, args: []string{"login", "--profile", "tok"}},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
@@ -32,13 +33,18 @@ func registryWorld(t *testing.T) (w *world, host string, configure func(extra ..
 }
 
 // TestRegistryUserThroughDockerClient guards SPEC §12 (Container Registry), issue #4 "done
-// when" 2: docker's own client library gets a provisioned registry user for a configured host;
-// 20 parallel gets provision once; after expires_at the secret is renewed with one
-// refresh_secret call; a stored credential wins; logout deletes the user.
+// when" 2 and issue #11 item 2: docker's own client library gets a provisioned registry user
+// for a configured host; 20 parallel gets provision once; a user whose fixed expiry comes within
+// min_ttl is replaced (a new user, the old one deleted; refresh_secret, which cannot move the
+// expiry, is never called); a stored credential wins; logout deletes the user.
 func TestRegistryUserThroughDockerClient(t *testing.T) {
 	w, host, configure := registryWorld(t)
 	w.ok([]string{passwordEnv}, "login")
 	program, stderr := w.dockerHelper()
+
+	// The first user is made by the fake's clock a day back, less 10 minutes: it has those 10
+	// minutes left, while its lifetime is the whole day.
+	w.offset.Store(int64(-(24*time.Hour - 10*time.Minute)))
 
 	var wg sync.WaitGroup
 	got := make([]*credentials.Credentials, 20)
@@ -61,19 +67,28 @@ func TestRegistryUserThroughDockerClient(t *testing.T) {
 	if !w.iam.RegistryLoginValid(host, got[0].Username, got[0].Secret) {
 		t.Errorf("the registry does not accept the login %q", got[0].Username)
 	}
+	w.offset.Store(0)
 
-	// A user living a day is stale for a min_ttl of 25 h: one refresh_secret renews it, same
-	// user (the helper judges staleness by its own clock, so the threshold moves, not time).
-	configure(`min_ttl = "25h"`)
+	// With min_ttl 15m, it would expire too soon: it is replaced.
+	configure(`min_ttl = "15m"`)
 	renewed, err := client.Get(program, host)
 	if err != nil {
-		t.Fatalf("get after expiry: %v\nstderr:\n%s", err, stderr)
+		t.Fatalf("get near expiry: %v\nstderr:\n%s", err, stderr)
 	}
-	if n := w.iam.Calls(fakeiam.RefreshRegistrySecret); n != 1 {
-		t.Errorf("%d refresh_secret calls, want 1", n)
+	if n := w.iam.Calls(fakeiam.RefreshRegistrySecret); n != 0 {
+		t.Errorf("%d refresh_secret calls, want none: it would not move the expiry", n)
 	}
-	if renewed.Username != got[0].Username || renewed.Secret == got[0].Secret || !w.iam.RegistryLoginValid(host, renewed.Username, renewed.Secret) {
-		t.Errorf("renewed login %q is not the same user with a new, valid secret", renewed.Username)
+	if n := w.iam.Calls(fakeiam.DeleteRegistryUser); n != 1 {
+		t.Errorf("%d registry users deleted, want the old one", n)
+	}
+	if renewed.Username == got[0].Username || !w.iam.RegistryLoginValid(host, renewed.Username, renewed.Secret) {
+		t.Errorf("the replacement %q is not a new, valid user", renewed.Username)
+	}
+	if w.iam.RegistryLoginValid(host, got[0].Username, got[0].Secret) {
+		t.Error("the replaced user still logs in: it was not deleted")
+	}
+	if again, err := client.Get(program, host); err != nil || *again != *renewed {
+		t.Errorf("the fresh replacement was not kept: %v, %v", again, err)
 	}
 	configure()
 
@@ -97,8 +112,9 @@ func TestRegistryUserThroughDockerClient(t *testing.T) {
 	if _, err := client.Get(program, "registry.elsewhere.example"); !credentials.IsErrCredentialsNotFound(err) {
 		t.Errorf("get of an unconfigured host: %v, want not found", err)
 	}
+	deletes := w.iam.Calls(fakeiam.DeleteRegistryUser)
 	w.ok(nil, "logout", "--yes")
-	if n := w.iam.Calls(fakeiam.DeleteRegistryUser); n != 1 {
+	if n := w.iam.Calls(fakeiam.DeleteRegistryUser) - deletes; n != 1 {
 		t.Errorf("logout made %d registry user deletions, want 1", n)
 	}
 	if w.iam.RegistryLoginValid(host, renewed.Username, renewed.Secret) {

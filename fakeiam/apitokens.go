@@ -125,6 +125,21 @@ func (s *Server) AddAPIToken(clientID int64, name string, exp *time.Time) string
 	return t.value()
 }
 
+// DeleteAPIToken deletes the permanent API token token ("<id>_<secret>"), as a user does in
+// the portal, and reports whether there was one.
+func (s *Server) DeleteAPIToken(token string) bool {
+	p, ok := s.apiKeyPrincipal(token)
+	if !ok {
+		return false
+	}
+	id, _ := strconv.ParseInt(token[:strings.IndexAny(token, "_$")], 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.apiTokens)
+	s.apiTokens = slices.DeleteFunc(s.apiTokens, func(t *apiToken) bool { return t.id == id && t.account.ID == p.account.ID })
+	return len(s.apiTokens) < n
+}
+
 // apiKeyPrincipal accepts "<id>_<secret>" and the legacy "<id>$<secret>".
 func (s *Server) apiKeyPrincipal(cred string) (principal, bool) {
 	i := strings.IndexAny(cred, "_$")

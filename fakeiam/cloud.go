@@ -8,16 +8,28 @@ import (
 	"time"
 )
 
-// The Gcore Cloud routes of SPEC §12: Container Registry users and Managed Kubernetes configs.
-// They take only `Bearer <access JWT>` (the helper's calls, SPEC §12) and act only in projects
-// of the token's account; projects, registries and clusters exist only as tests add them.
+// The Gcore Cloud routes of SPEC §12: projects and regions, Container Registry users and Managed
+// Kubernetes configs. They take `Bearer <access JWT>` and `APIKey <permanent token>`, refuse a
+// permanent token sent as Bearer as Gcore does ("Given token not valid for any token type"),
+// and act only in projects of the credential's account; projects, registries and clusters exist
+// only as tests add them.
+//
+// A registry user is a Harbor robot account: its expires_at is fixed when it is created
+// (duration days from then, or 1969-12-31T23:59:59Z for duration -1, "never"), and
+// refresh_secret gives a new secret without moving it.
 //
 // Cloud's error bodies are {"exception_class": …, "message": …}; a body Cloud cannot parse gets
 // the same {"message": "JSON parse error - …"} as IAM.
 
-// registryUserTTLMax is the longest registry user lifetime Cloud accepts, in days. Cloud also
-// takes -1 for "never expires"; the fake rejects it, as the helper never asks for it.
+// registryUserTTLMax is the longest registry user lifetime Cloud accepts, in days; -1 means
+// "never expires".
 const registryUserTTLMax = 365
+
+// neverExpires is the expires_at Cloud shows for a user created with duration -1.
+var neverExpires = time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// msgTokenType is Cloud's answer to a permanent API token sent as Bearer.
+const msgTokenType = "Given token not valid for any token type"
 
 // clusterProvisioned is the only cluster status whose config can be fetched.
 const clusterProvisioned = "Provisioned"
@@ -25,6 +37,7 @@ const clusterProvisioned = "Provisioned"
 // cloudState is what the Cloud routes own; Server.mu guards it.
 type cloudState struct {
 	projects       map[int64]int64 // project ID → owning account ID
+	projectNames   map[int64]string
 	registries     []*registry
 	clusters       []*cluster
 	lastRegistryID int64
@@ -82,14 +95,37 @@ type Cluster struct {
 }
 
 // AddProject makes project projectID belong to account clientID: Cloud calls for the project
-// succeed only with an access token whose client_id is clientID, and answer 403 otherwise.
+// succeed only with a credential of account clientID, and answer 403 otherwise. The project is
+// named "project-<id>" unless AddProjectNamed names it.
 func (s *Server) AddProject(clientID, projectID int64) {
+	s.AddProjectNamed(clientID, projectID, "project-"+strconv.FormatInt(projectID, 10))
+}
+
+// AddProjectNamed is AddProject with the project's name.
+func (s *Server) AddProjectNamed(clientID, projectID int64, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cloud.projects == nil {
 		s.cloud.projects = make(map[int64]int64)
+		s.cloud.projectNames = make(map[int64]string)
 	}
 	s.cloud.projects[projectID] = clientID
+	s.cloud.projectNames[projectID] = name
+}
+
+// regions are the Cloud regions every account sees: an id, a display name and a slug. A
+// registry's host names its region's id, whatever region it is in.
+var regions = []regionView{
+	{ID: 76, DisplayName: "Luxembourg-2", Slug: "luxembourg-2"},
+	{ID: 38, DisplayName: "Frankfurt", Slug: "frankfurt"},
+	{ID: 1, DisplayName: "Region One", Slug: "region-one"},
+}
+
+// regionView is Cloud's JSON for a region (it has no "name").
+type regionView struct {
+	ID          int64  `json:"id"`
+	DisplayName string `json:"display_name"`
+	Slug        string `json:"slug"`
 }
 
 // AddRegistry creates a Container Registry called name in the project and region and returns
@@ -115,7 +151,7 @@ func (s *Server) RegistryLoginValid(host, username, secret string) bool {
 			continue
 		}
 		for _, u := range g.users {
-			if g.dockerUsername(u) == username && u.secret == secret && now.Before(u.expires) {
+			if g.dockerUsername(u) == username && u.secret == secret && (u.expires.Equal(neverExpires) || now.Before(u.expires)) {
 				return true
 			}
 		}
@@ -175,13 +211,29 @@ func cloudError(w http.ResponseWriter, status int, class, msg string) {
 	writeJSON(w, status, map[string]string{"exception_class": class, "message": msg})
 }
 
-// cloudScope authenticates r and returns the project and region in its path, answering 401
-// without a current access token, 404 for IDs that are not integers and 403 for a project that
-// is not the token's account's.
-func (s *Server) cloudScope(w http.ResponseWriter, r *http.Request) (project, region int64, ok bool) {
-	c, ok := s.bearer(r)
+// cloudPrincipal authenticates a Cloud request: a current access token as Bearer, or a live
+// permanent token as APIKey. A permanent token sent as Bearer gets Cloud's own refusal.
+func (s *Server) cloudPrincipal(w http.ResponseWriter, r *http.Request) (principal, bool) {
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") {
+		if _, ok := s.apiKeyPrincipal(cred); ok {
+			cloudError(w, http.StatusUnauthorized, "NotAuthenticated", msgTokenType)
+			return principal{}, false
+		}
+	}
+	p, ok := s.authenticate(r)
 	if !ok {
 		cloudError(w, http.StatusUnauthorized, "NotAuthenticated", msgInvalidToken)
+	}
+	return p, ok
+}
+
+// cloudScope authenticates r and returns the project and region in its path, answering 401
+// without a usable credential, 404 for IDs that are not integers and 403 for a project that is
+// not the credential's account's.
+func (s *Server) cloudScope(w http.ResponseWriter, r *http.Request) (project, region int64, ok bool) {
+	c, ok := s.cloudPrincipal(w, r)
+	if !ok {
 		return 0, 0, false
 	}
 	project, err1 := strconv.ParseInt(r.PathValue("project"), 10, 64)
@@ -193,7 +245,7 @@ func (s *Server) cloudScope(w http.ResponseWriter, r *http.Request) (project, re
 	s.mu.Lock()
 	owner, known := s.cloud.projects[project]
 	s.mu.Unlock()
-	if !known || owner != c.ClientID {
+	if !known || owner != c.account.ID {
 		cloudError(w, http.StatusForbidden, "PermissionDenied", msgNotMember)
 		return 0, 0, false
 	}
@@ -284,14 +336,13 @@ func validRegistryUserName(name string) bool {
 	return !strings.ContainsFunc(name, func(c rune) bool { return (c < 'a' || c > 'z') && (c < '0' || c > '9') })
 }
 
-// registrySecretLocked gives u a new secret valid for its duration from now; s.mu must be held.
+// registrySecretLocked gives u a new secret; its expiry stays as it was made. s.mu must be held.
 func (s *Server) registrySecretLocked(u *registryUser) error {
 	secret, err := s.randomHex(16)
 	if err != nil {
 		return err
 	}
 	u.secret = secret
-	u.expires = s.cfg.Now().UTC().Add(time.Duration(u.duration) * 24 * time.Hour)
 	return nil
 }
 
@@ -312,8 +363,8 @@ func (s *Server) createRegistryUser(w http.ResponseWriter, r *http.Request) {
 	case !validRegistryUserName(req.Name):
 		cloudError(w, http.StatusBadRequest, "ValidationError", "name: 1 to 16 lower-case letters and digits are required")
 		return
-	case req.Duration == nil || *req.Duration < 1 || *req.Duration > registryUserTTLMax:
-		cloudError(w, http.StatusBadRequest, "ValidationError", "duration: a number of days from 1 to 365 is required")
+	case req.Duration == nil || *req.Duration != -1 && (*req.Duration < 1 || *req.Duration > registryUserTTLMax):
+		cloudError(w, http.StatusBadRequest, "ValidationError", "duration: -1 or a number of days from 1 to 365 is required")
 		return
 	}
 
@@ -324,9 +375,13 @@ func (s *Server) createRegistryUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cloud.lastUserID++
+	now := s.cfg.Now().UTC()
 	u := &registryUser{
 		id: s.cloud.lastUserID, name: req.Name, duration: *req.Duration, readOnly: req.ReadOnly,
-		created: s.cfg.Now().UTC(),
+		created: now, expires: now.Add(time.Duration(*req.Duration) * 24 * time.Hour),
+	}
+	if *req.Duration == -1 {
+		u.expires = neverExpires
 	}
 	if err := s.registrySecretLocked(u); err != nil {
 		cloudError(w, http.StatusInternalServerError, "InternalError", "cannot create a secret")
@@ -460,11 +515,81 @@ func (s *Server) clusterConfig(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// listPage reads Cloud's paging parameters: limit (default and at most 1000) and offset.
+func listPage(r *http.Request) (limit, offset int, ok bool) {
+	limit, offset = 1000, 0
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, false
+		}
+		limit = min(n, 1000)
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, false
+		}
+		offset = n
+	}
+	return limit, offset, true
+}
+
+// writePage answers one page of items, with the count of them all.
+func writePage[T any](w http.ResponseWriter, r *http.Request, items []T) {
+	limit, offset, ok := listPage(r)
+	if !ok {
+		cloudError(w, http.StatusBadRequest, "ValidationError", "limit and offset must be non-negative integers")
+		return
+	}
+	page := items[min(offset, len(items)):min(offset+limit, len(items))]
+	if page == nil {
+		page = []T{}
+	}
+	writeJSON(w, http.StatusOK, cloudList[T]{len(items), page})
+}
+
+// projectView is Cloud's JSON for a project.
+type projectView struct {
+	ID        int64  `json:"id"`
+	ClientID  int64  `json:"client_id"`
+	Name      string `json:"name"`
+	IsDefault bool   `json:"is_default"`
+	State     string `json:"state"`
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.cloudPrincipal(w, r)
+	if !ok {
+		return
+	}
+	var views []projectView
+	s.mu.Lock()
+	for id, owner := range s.cloud.projects {
+		if owner == p.account.ID {
+			views = append(views, projectView{ID: id, ClientID: owner, Name: s.cloud.projectNames[id], State: "ACTIVE"})
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(views, func(a, b projectView) int { return int(a.ID - b.ID) })
+	writePage(w, r, views)
+}
+
+func (s *Server) listRegions(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.cloudPrincipal(w, r); !ok {
+		return
+	}
+	writePage(w, r, regions)
+}
+
 // handleCloud registers the Cloud routes.
 func (s *Server) handleCloud() {
 	const registries = "/cloud/v1/registries/{project}/{region}"
 	const users = registries + "/{registry}/users"
 	const clusters = "/cloud/v2/k8s/clusters/{project}/{region}"
+	s.handle("GET /cloud/v1/projects", ListProjects, s.listProjects)
+	s.handle("GET /cloud/v1/regions", ListRegions, s.listRegions)
 	s.handle("GET "+registries, ListRegistries, s.listRegistries)
 	s.handle("POST "+users, CreateRegistryUser, s.createRegistryUser)
 	s.handle("GET "+users, ListRegistryUsers, s.listRegistryUsers)

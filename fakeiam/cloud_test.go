@@ -53,10 +53,12 @@ func (f *cloudFixture) relogin(t *testing.T) string {
 }
 
 // wantAuthErrors checks that path answers 401 to every credential but a current access token
-// of account 1001, and 403 to one of account 1002.
+// (Bearer) or a live API token (APIKey) of account 1001, with Cloud's own words for an API
+// token sent as Bearer, and 403 to a credential of account 1002.
 func (f *cloudFixture) wantAuthErrors(t *testing.T, method, path string, body any) {
 	t.Helper()
 	key := f.s.AddAPIToken(1001, "k", nil)
+	otherKey := f.s.AddAPIToken(1002, "k", nil)
 	revoked := f.login(t, aliceEmail, alicePW).Access
 	f.s.Revoke(revoked)
 	unauthorized := `{"exception_class": "NotAuthenticated", "message": "Token is invalid or expired"}`
@@ -67,7 +69,8 @@ func (f *cloudFixture) wantAuthErrors(t *testing.T, method, path string, body an
 	}{
 		{"no header", "", 401, unauthorized},
 		{"refresh token", "Bearer " + f.access.Refresh, 401, unauthorized},
-		{"api key", "APIKey " + key, 401, unauthorized},
+		{"api key as bearer", "Bearer " + key, 401, `{"exception_class": "NotAuthenticated", "message": "Given token not valid for any token type"}`},
+		{"api key of another account", "APIKey " + otherKey, 403, `{"exception_class": "PermissionDenied", "message": "You do not have permission to perform this action."}`},
 		{"access token as api key", "APIKey " + f.access.Access, 401, unauthorized},
 		{"revoked", "Bearer " + revoked, 401, unauthorized},
 		{"forged", "Bearer x.y.z", 401, unauthorized},
@@ -101,8 +104,33 @@ func TestRegistries(t *testing.T) {
 	wantJSON(t, f.do(t, "GET", "/cloud/v1/registries/999/76", f.bearer, nil), 403,
 		`{"exception_class": "PermissionDenied", "message": "You do not have permission to perform this action."}`)
 	f.wantAuthErrors(t, "GET", "/cloud/v1/registries/500/76", nil)
-	if got := f.s.Calls(ListRegistries); got != 13 {
-		t.Errorf("Calls(ListRegistries) = %d, want 13", got)
+	if got := f.s.Calls(ListRegistries); got != 14 {
+		t.Errorf("Calls(ListRegistries) = %d, want 14", got)
+	}
+	// Issue #11: an api-token profile's own scheme works.
+	key := f.s.AddAPIToken(1001, "tf", nil)
+	if r := f.do(t, "GET", "/cloud/v1/registries/500/76", "APIKey "+key, nil); r.status != 200 {
+		t.Errorf("APIKey: %d %s, want 200", r.status, r.body)
+	}
+}
+
+// TestProjectsAndRegions guards issue #11 item 6: projects (the credential's account's, by
+// name) and regions (by display name and slug) as Cloud lists them, paged by limit and offset.
+func TestProjectsAndRegions(t *testing.T) {
+	f := newCloudFixture(t, Config{})
+	f.s.AddProjectNamed(1001, 700, "staging")
+	wantJSON(t, f.do(t, "GET", "/cloud/v1/projects", f.bearer, nil), 200, `{"count": 2, "results": [
+		{"id": 500, "client_id": 1001, "name": "project-500", "is_default": false, "state": "ACTIVE"},
+		{"id": 700, "client_id": 1001, "name": "staging", "is_default": false, "state": "ACTIVE"}]}`)
+	wantJSON(t, f.do(t, "GET", "/cloud/v1/projects?limit=1&offset=1", f.bearer, nil), 200, `{"count": 2, "results": [
+		{"id": 700, "client_id": 1001, "name": "staging", "is_default": false, "state": "ACTIVE"}]}`)
+	wantJSON(t, f.do(t, "GET", "/cloud/v1/projects?offset=9", f.bearer, nil), 200, `{"count": 2, "results": []}`)
+	wantJSON(t, f.do(t, "GET", "/cloud/v1/projects?limit=x", f.bearer, nil), 400,
+		`{"exception_class": "ValidationError", "message": "limit and offset must be non-negative integers"}`)
+	wantJSON(t, f.do(t, "GET", "/cloud/v1/regions?limit=1", f.bearer, nil), 200, `{"count": 3, "results": [
+		{"id": 76, "display_name": "Luxembourg-2", "slug": "luxembourg-2"}]}`)
+	if r := f.do(t, "GET", "/cloud/v1/projects", "", nil); r.status != 401 {
+		t.Errorf("projects without a credential: %d", r.status)
 	}
 }
 
@@ -173,7 +201,7 @@ func TestRegistryUsers(t *testing.T) {
 
 	conflict := `{"exception_class": "RegistryUserAlreadyExists", "message": "A user with this name already exists in the registry."}`
 	badName := `{"exception_class": "ValidationError", "message": "name: 1 to 16 lower-case letters and digits are required"}`
-	badDuration := `{"exception_class": "ValidationError", "message": "duration: a number of days from 1 to 365 is required"}`
+	badDuration := `{"exception_class": "ValidationError", "message": "duration: -1 or a number of days from 1 to 365 is required"}`
 	noRegistry := `{"exception_class": "RegistryNotFound", "message": "Not found."}`
 	noUser := `{"exception_class": "RegistryUserNotFound", "message": "Not found."}`
 	for _, tc := range []struct {
@@ -190,7 +218,7 @@ func TestRegistryUsers(t *testing.T) {
 		{"non-ASCII", "POST", users, map[string]any{"name": "cï", "duration": 1}, 400, badName},
 		{"no duration", "POST", users, map[string]any{"name": "x"}, 400, badDuration},
 		{"zero days", "POST", users, map[string]any{"name": "x", "duration": 0}, 400, badDuration},
-		{"forever", "POST", users, map[string]any{"name": "x", "duration": -1}, 400, badDuration},
+		{"minus two days", "POST", users, map[string]any{"name": "x", "duration": -2}, 400, badDuration},
 		{"366 days", "POST", users, map[string]any{"name": "x", "duration": 366}, 400, badDuration},
 		{"unknown registry", "POST", "/cloud/v1/registries/500/76/9/users", map[string]any{"name": "x", "duration": 1}, 404, noRegistry},
 		{"registry in another region", "GET", "/cloud/v1/registries/500/76/3/users", nil, 404, noRegistry},
@@ -221,14 +249,28 @@ func TestRegistryUsers(t *testing.T) {
 		f.wantAuthErrors(t, "DELETE", users+"/1", nil)
 	})
 
-	// From here on the clock moves by days: each step logs in afresh.
+	t.Run("forever", func(t *testing.T) {
+		v := wantUser(t, f.do(t, "POST", users, f.bearer, map[string]any{"name": "forever", "duration": -1}), 201)
+		if v.Duration != -1 || !v.ExpiresAt.Equal(time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)) {
+			t.Errorf("duration -1: %+v, want expires_at 1969-12-31T23:59:59Z", v)
+		}
+		if !f.s.RegistryLoginValid(host, v.Name, v.Secret) {
+			t.Error("a user that never expires does not log in")
+		}
+		if r := f.do(t, "DELETE", fmt.Sprintf("%s/%d", users, v.ID), f.bearer, nil); r.status != 204 {
+			t.Errorf("delete: %d", r.status)
+		}
+	})
+
+	// From here on the clock moves by days: each step logs in afresh. refresh_secret gives a
+	// new secret and leaves expires_at where creation put it (a Harbor robot account).
 	t.Run("refresh_secret", func(t *testing.T) {
 		f.clock.Advance(47 * time.Hour)
 		f.bearer = f.relogin(t)
 		path := fmt.Sprintf("%s/%d/refresh_secret", users, u.ID)
 		v := wantUser(t, f.do(t, "POST", path, f.bearer, nil), 200)
 		want := u
-		want.Secret, want.ExpiresAt = v.Secret, f.clock.Now().Add(48*time.Hour)
+		want.Secret = v.Secret
 		if d := cmp.Diff(want, v); d != "" {
 			t.Errorf("refreshed user (-want +got):\n%s", d)
 		}
@@ -245,7 +287,7 @@ func TestRegistryUsers(t *testing.T) {
 	})
 
 	t.Run("expiry", func(t *testing.T) {
-		f.clock.Advance(48*time.Hour - time.Second)
+		f.clock.Advance(time.Hour - time.Second) // 48 h after creation, whatever refresh_secret did
 		if !f.s.RegistryLoginValid(host, u.Name, u.Secret) {
 			t.Fatal("secret invalid one second before expires_at")
 		}
@@ -257,8 +299,8 @@ func TestRegistryUsers(t *testing.T) {
 			`{"exception_class": "NotAuthenticated", "message": "Token is invalid or expired"}`)
 		f.bearer = f.relogin(t)
 		v := wantUser(t, f.do(t, "POST", fmt.Sprintf("%s/%d/refresh_secret", users, u.ID), f.bearer, nil), 200)
-		if !f.s.RegistryLoginValid(host, u.Name, v.Secret) {
-			t.Error("a refreshed expired user does not log in")
+		if f.s.RegistryLoginValid(host, u.Name, v.Secret) || !v.ExpiresAt.Equal(u.ExpiresAt) {
+			t.Error("refresh_secret revived an expired user")
 		}
 		u.Secret = v.Secret
 	})

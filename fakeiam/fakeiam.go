@@ -135,6 +135,8 @@ func (s *Server) handle(pattern string, e Endpoint, h http.HandlerFunc) {
 	s.calls[e] = n
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
+		// The Date header is the fake's clock, as a real server's is its own.
+		w.Header().Set("Date", s.cfg.Now().UTC().Format(http.TimeFormat))
 		s.serveWithFault(e, h, w, r)
 	})
 }

@@ -23,6 +23,8 @@ const (
 
 // The Cloud routes of SPEC §12.
 const (
+	ListProjects          Endpoint = "list-projects"           // GET /cloud/v1/projects
+	ListRegions           Endpoint = "list-regions"            // GET /cloud/v1/regions
 	ListRegistries        Endpoint = "list-registries"         // GET /cloud/v1/registries/{p}/{r}
 	CreateRegistryUser    Endpoint = "create-registry-user"    // POST /cloud/v1/registries/{p}/{r}/{registry_id}/users
 	ListRegistryUsers     Endpoint = "list-registry-users"     // GET /cloud/v1/registries/{p}/{r}/{registry_id}/users

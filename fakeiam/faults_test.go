@@ -256,7 +256,7 @@ func noCalls() map[Endpoint]int {
 	m := map[Endpoint]int{}
 	for _, e := range []Endpoint{
 		Login, Refresh, SwitchAccount, Me, CreateToken, DeleteToken, ListTokens,
-		ListRegistries, CreateRegistryUser, ListRegistryUsers, DeleteRegistryUser, RefreshRegistrySecret,
+		ListProjects, ListRegions, ListRegistries, CreateRegistryUser, ListRegistryUsers, DeleteRegistryUser, RefreshRegistrySecret,
 		ListClusters, ClusterConfig,
 	} {
 		m[e] = 0

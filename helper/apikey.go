@@ -23,6 +23,7 @@ type apiKey struct {
 	ID        int64
 	AccountID int64
 	ExpiresAt time.Time
+	IssuedAt  time.Time // when it was minted; with ExpiresAt, its lifetime
 	// Doomed lists ids of earlier keys whose deletion failed; the next mint
 	// or logout tries again.
 	Doomed []int64
@@ -36,6 +37,7 @@ const (
 	keyTagAccount = 3
 	keyTagExpires = 4
 	keyTagDoomed  = 5
+	keyTagIssued  = 6
 )
 
 func (k *apiKey) encode() []byte {
@@ -45,6 +47,9 @@ func (k *apiKey) encode() []byte {
 	w.Int(keyTagAccount, k.AccountID)
 	if !k.ExpiresAt.IsZero() {
 		w.Int(keyTagExpires, k.ExpiresAt.Unix())
+	}
+	if !k.IssuedAt.IsZero() {
+		w.Int(keyTagIssued, k.IssuedAt.Unix())
 	}
 	for _, id := range k.Doomed {
 		w.Int(keyTagDoomed, id)
@@ -72,6 +77,8 @@ func decodeAPIKey(data []byte) (*apiKey, error) {
 			k.ExpiresAt = time.Unix(n, 0).UTC()
 		case keyTagDoomed:
 			k.Doomed = append(k.Doomed, n)
+		case keyTagIssued:
+			k.IssuedAt = time.Unix(n, 0).UTC()
 		}
 		return nil
 	})
@@ -81,12 +88,17 @@ func decodeAPIKey(data []byte) (*apiKey, error) {
 	return k, nil
 }
 
-// apiKeyKey names the key record; it shares the session's identity.
-func (e *Engine) apiKeyKey() string { return e.Key() + "/api-key" }
+// apiKeyRecord is where the profile's minted key lives; it shares the
+// session's identity.
+func (e *Engine) apiKeyRecord() record[*apiKey] {
+	return record[*apiKey]{key: e.Key() + "/api-key", what: "API key", decode: decodeAPIKey, encode: (*apiKey).encode}
+}
 
 // APIKey returns a short-lived API key with at least opts.MinTTL of life
-// left, minting one (and deleting the previous) when needed. Only password
-// profiles mint keys; an api-token profile's token is already one.
+// left, minting one (and deleting the previous) when needed; opts.Refresh
+// throws the current key away, for a key that was deleted or revoked behind
+// the helper's back. Only password profiles mint keys; an api-token
+// profile's token is already one.
 func (e *Engine) APIKey(ctx context.Context, opts GetOptions) (Token, error) {
 	if e.Profile.Auth == config.AuthAPIToken {
 		return e.Token(ctx, opts)
@@ -94,43 +106,29 @@ func (e *Engine) APIKey(ctx context.Context, opts GetOptions) (Token, error) {
 	if e.Key() == "" {
 		return Token{}, e.loginRequired()
 	}
-	key := e.apiKeyKey()
-	if k, err := e.loadAPIKey(key); err != nil {
-		return Token{}, err
-	} else if k != nil && k.fresh(e.Now(), opts.MinTTL) {
-		return k.token(), nil
-	}
-	v, err, _ := e.flight.Do(key, func() (any, error) { return e.mintLocked(ctx, key, opts) })
+	k, err := serve(ctx, e, e.apiKeyRecord(), renewal[*apiKey]{
+		usable: func(k *apiKey) bool { return k.Token != "" && k.expiry().fresh(e.Now(), opts.MinTTL) },
+		force:  opts.Refresh,
+		same:   func(a, b *apiKey) bool { return a.Token == b.Token },
+		fetch: func(ctx context.Context, prev *apiKey, found bool) (*apiKey, error) {
+			if !found {
+				prev = nil
+			}
+			return e.mint(ctx, prev)
+		},
+	})
 	if err != nil {
 		return Token{}, err
 	}
-	return v.(*apiKey).token(), nil
+	e.noteCapped("API key", k.expiry(), opts.MinTTL)
+	return Token{Kind: KindAPIKey, Value: k.Token, ExpiresAt: k.ExpiresAt, RenewAt: k.expiry().renewAt(opts.MinTTL)}, nil
 }
 
-func (k *apiKey) fresh(now time.Time, minTTL time.Duration) bool {
-	return k.Token != "" && !k.ExpiresAt.Before(now.Add(minTTL))
-}
+func (k *apiKey) expiry() expiring { return expiring{expires: k.ExpiresAt, issued: k.IssuedAt} }
 
-func (k *apiKey) token() Token {
-	return Token{Kind: KindAPIKey, Value: k.Token, ExpiresAt: k.ExpiresAt}
-}
-
-// mintLocked mints under the key record's lock, after reading it again:
-// another process may have minted while we waited.
-func (e *Engine) mintLocked(ctx context.Context, key string, opts GetOptions) (*apiKey, error) {
-	unlock, err := e.lock(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	prev, err := e.loadAPIKey(key)
-	if err != nil {
-		return nil, err
-	}
-	now := e.Now()
-	if prev != nil && prev.fresh(now, opts.MinTTL) {
-		return prev, nil
-	}
+// mint makes a new key to replace prev (nil: none), with the key record's
+// lock held, and deletes prev and any earlier keys whose deletion failed.
+func (e *Engine) mint(ctx context.Context, prev *apiKey) (*apiKey, error) {
 	// The session must outlive the minting calls, not the key.
 	sess, err := e.Token(ctx, GetOptions{MinTTL: time.Minute})
 	if err != nil {
@@ -147,44 +145,41 @@ func (e *Engine) mintLocked(ctx context.Context, key string, opts GetOptions) (*
 		}
 		role = claims.UserGroups[0].Name
 	}
-	netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
-	defer cancel()
+	now := e.Now().UTC().Truncate(time.Second)
+	expires := now.Add(e.Profile.APIKeyTTL)
 	e.debugf("minting an API key for profile %q", e.Profile.Name)
-	minted, err := e.IAM.CreateAPIToken(netCtx, sess.Value, claims.ClientID, iam.APITokenRequest{
-		Name:      "gcore-credential-helper " + e.Profile.Name + "@" + e.Hostname,
-		ExpiresAt: now.Add(e.Profile.APIKeyTTL).UTC().Truncate(time.Second),
-		RoleName:  role,
+	minted, err := callIAM(ctx, e, func(ctx context.Context) (iam.APIToken, error) {
+		return e.Keys.CreateAPIToken(ctx, sess.Value, claims.ClientID, iam.APITokenRequest{
+			Name:      "gcore-credential-helper " + e.Profile.Name + "@" + e.Hostname,
+			ExpiresAt: expires,
+			RoleName:  role,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mint API key for profile %q: %w", e.Profile.Name, err)
 	}
-	next := &apiKey{Token: minted.Token, ID: minted.ID, AccountID: claims.ClientID,
-		ExpiresAt: now.Add(e.Profile.APIKeyTTL).UTC().Truncate(time.Second)}
+	next := &apiKey{Token: minted.Token, ID: minted.ID, AccountID: claims.ClientID, ExpiresAt: expires, IssuedAt: now}
 	if prev != nil {
 		next.Doomed = append(prev.Doomed, prev.ID)
 	}
 	// Saved before the old keys are deleted: the new key must never be lost.
-	if err := e.saveAPIKey(key, next); err != nil {
+	if err := e.apiKeyRecord().save(e, next); err != nil {
 		return nil, err
 	}
-	if left := e.deleteKeys(ctx, sess.Value, next.AccountID, next.Doomed); len(left) != len(next.Doomed) {
-		next.Doomed = left
-		if err := e.saveAPIKey(key, next); err != nil {
-			return nil, err
-		}
-	}
+	next.Doomed = e.deleteKeys(ctx, sess.Value, next.AccountID, next.Doomed)
 	return next, nil
 }
 
-// deleteKeys deletes the given key ids and returns those it could not.
+// deleteKeys deletes the given key ids and returns those it could not. A key
+// already gone (deleted in the portal) counts as deleted.
 func (e *Engine) deleteKeys(ctx context.Context, access string, accountID int64, ids []int64) (left []int64) {
 	for _, id := range ids {
 		if id == 0 {
 			continue
 		}
-		netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
-		err := e.IAM.DeleteAPIToken(netCtx, access, accountID, id)
-		cancel()
+		_, err := callIAM(ctx, e, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, e.Keys.DeleteAPIToken(ctx, access, accountID, id)
+		})
 		if err != nil {
 			e.debugf("could not delete API key %d of profile %q: %v", id, e.Profile.Name, err)
 			left = append(left, id)
@@ -197,14 +192,14 @@ func (e *Engine) deleteKeys(ctx context.Context, access string, accountID int64,
 // key that cannot be deleted (no session left to do it with) is reported,
 // not hidden: it stays alive until it expires.
 func (e *Engine) revokeAPIKey(ctx context.Context) error {
-	key := e.apiKeyKey()
-	unlock, err := e.lock(ctx, key)
+	r := e.apiKeyRecord()
+	unlock, err := e.lock(ctx, r.key, r.what)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	k, err := e.loadAPIKey(key)
-	if err != nil || k == nil {
+	k, found, err := r.loadOrReplace(e)
+	if err != nil || !found {
 		return err
 	}
 	sess, err := e.Token(ctx, GetOptions{MinTTL: time.Minute})
@@ -214,17 +209,5 @@ func (e *Engine) revokeAPIKey(ctx context.Context) error {
 	if left := e.deleteKeys(ctx, sess.Value, k.AccountID, append(k.Doomed, k.ID)); len(left) > 0 {
 		return fmt.Errorf("could not delete API keys %v of profile %q at IAM", left, e.Profile.Name)
 	}
-	return e.Store.Delete(key)
-}
-
-func (e *Engine) saveAPIKey(key string, k *apiKey) error {
-	if err := e.Store.Put(key, k.encode()); err != nil {
-		return fmt.Errorf("save API key of profile %q: %w", e.Profile.Name, err)
-	}
-	return nil
-}
-
-func (e *Engine) loadAPIKey(key string) (*apiKey, error) {
-	k, _, err := loadRecord(e, key, "API key", decodeAPIKey)
-	return k, err
+	return r.delete(e)
 }

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/cache"
+	"github.com/G-Core/gcore-credential-helper/iam"
 	"github.com/G-Core/gcore-credential-helper/internal/tlv"
 )
 
@@ -20,8 +20,8 @@ import (
 
 // ClusterRef names a Managed Kubernetes cluster.
 type ClusterRef struct {
-	ProjectID, RegionID int64
-	Name                string
+	Scope
+	Name string
 }
 
 // ClusterCredential is what kubectl gets for a cluster.
@@ -31,7 +31,9 @@ type ClusterCredential struct {
 	ClientCertPEM []byte
 	ClientKeyPEM  []byte
 	CertExpiresAt time.Time
-	ExpiresAt     time.Time // min(certificate, access token) − min_ttl
+	// RenewAt is when kubectl should ask again: min_ttl before the earlier of
+	// the certificate's and the access token's expiry.
+	RenewAt time.Time
 }
 
 // ErrClusterNotReady means the cluster exists but is not Provisioned yet.
@@ -84,8 +86,9 @@ func decodeCluster(data []byte) (ClusterCredential, error) {
 	return c, nil
 }
 
-func (e *Engine) clusterKey(c ClusterRef) string {
-	return e.Key() + "/cluster/" + strconv.FormatInt(c.ProjectID, 10) + "/" + strconv.FormatInt(c.RegionID, 10) + "/" + c.Name
+func (e *Engine) clusterRecord(c ClusterRef) record[ClusterCredential] {
+	return record[ClusterCredential]{key: e.Key() + "/cluster/" + c.Scope.key() + "/" + c.Name,
+		what: "certificate of cluster " + c.Name, decode: decodeCluster, encode: encodeCluster}
 }
 
 // Cluster returns the client certificate for cluster c, fetching it when
@@ -96,40 +99,42 @@ func (e *Engine) Cluster(ctx context.Context, c ClusterRef, opts GetOptions) (Cl
 	if err != nil {
 		return ClusterCredential{}, err
 	}
-	key := e.clusterKey(c)
-	cred, ok, err := e.loadCluster(key)
+	r := e.clusterRecord(c)
+	cred, err := serve(ctx, e, r, renewal[ClusterCredential]{
+		usable: func(cred ClusterCredential) bool { return cred.expiry().fresh(e.Now(), opts.MinTTL) },
+		fetch: func(ctx context.Context, _ ClusterCredential, _ bool) (ClusterCredential, error) {
+			cred, err := e.fetchCluster(ctx, c, sess.Authorization())
+			if err == nil {
+				err = e.indexCluster(ctx, r.key)
+			}
+			return cred, err
+		},
+	})
 	if err != nil {
 		return ClusterCredential{}, err
 	}
-	if !ok || cred.CertExpiresAt.Before(e.Now().Add(opts.MinTTL)) {
-		v, err, _ := e.flight.Do(key, func() (any, error) { return e.fetchClusterLocked(ctx, key, c, sess.Value, opts) })
-		if err != nil {
-			return ClusterCredential{}, err
-		}
-		cred = v.(ClusterCredential)
+	// The session governs access: kubectl asks again before either expires.
+	cred.RenewAt = cred.expiry().renewAt(opts.MinTTL)
+	if !sess.RenewAt.IsZero() && sess.RenewAt.Before(cred.RenewAt) {
+		cred.RenewAt = sess.RenewAt
 	}
-	cred.ExpiresAt = cred.CertExpiresAt
-	if !sess.ExpiresAt.IsZero() && sess.ExpiresAt.Before(cred.ExpiresAt) {
-		cred.ExpiresAt = sess.ExpiresAt
-	}
-	cred.ExpiresAt = cred.ExpiresAt.Add(-opts.MinTTL)
 	return cred, nil
 }
 
-func (e *Engine) fetchClusterLocked(ctx context.Context, key string, c ClusterRef, access string, opts GetOptions) (ClusterCredential, error) {
-	unlock, err := e.lock(ctx, key)
+func (c ClusterCredential) expiry() expiring { return expiring{expires: c.CertExpiresAt} }
+
+// fetchCluster reads the certificate of cluster c from the Cloud API, once
+// the cluster is Provisioned.
+func (e *Engine) fetchCluster(ctx context.Context, c ClusterRef, auth string) (ClusterCredential, error) {
+	s, err := e.resolve(ctx, auth, c.Scope)
 	if err != nil {
 		return ClusterCredential{}, err
 	}
-	defer unlock()
-	if cred, ok, err := e.loadCluster(key); err != nil || (ok && !cred.CertExpiresAt.Before(e.Now().Add(opts.MinTTL))) {
-		return cred, err
-	}
-	netCtx, cancel := context.WithTimeout(ctx, 2*e.Profile.HTTPTimeout)
-	defer cancel()
-	clusters, err := e.IAM.ListClusters(netCtx, access, c.ProjectID, c.RegionID)
+	clusters, err := callIAM(ctx, e, func(ctx context.Context) ([]iam.Cluster, error) {
+		return e.Cloud.ListClusters(ctx, auth, s.ProjectID, s.RegionID)
+	})
 	if err != nil {
-		return ClusterCredential{}, fmt.Errorf("list clusters of project %d region %d: %w", c.ProjectID, c.RegionID, err)
+		return ClusterCredential{}, fmt.Errorf("list clusters of %s: %w", s, err)
 	}
 	status := ""
 	for _, cl := range clusters {
@@ -140,24 +145,19 @@ func (e *Engine) fetchClusterLocked(ctx context.Context, key string, c ClusterRe
 	switch status {
 	case "Provisioned":
 	case "":
-		return ClusterCredential{}, fmt.Errorf("no cluster %q in project %d region %d", c.Name, c.ProjectID, c.RegionID)
+		return ClusterCredential{}, fmt.Errorf("no cluster %q in %s", c.Name, s)
 	default:
 		return ClusterCredential{}, fmt.Errorf("cluster %q is %s: %w", c.Name, status, ErrClusterNotReady)
 	}
 	e.debugf("fetching the client certificate of cluster %q for profile %q", c.Name, e.Profile.Name)
-	cfg, err := e.IAM.ClusterConfig(netCtx, access, c.ProjectID, c.RegionID, c.Name)
+	cfg, err := callIAM(ctx, e, func(ctx context.Context) (iam.ClusterConfig, error) {
+		return e.Cloud.ClusterConfig(ctx, auth, s.ProjectID, s.RegionID, c.Name)
+	})
 	if err != nil {
 		return ClusterCredential{}, fmt.Errorf("fetch the config of cluster %q: %w", c.Name, err)
 	}
-	cred := ClusterCredential{Host: cfg.Host, CACertPEM: cfg.CACertPEM, ClientCertPEM: cfg.ClientCertPEM,
-		ClientKeyPEM: cfg.ClientKeyPEM, CertExpiresAt: cfg.ExpiresAt}
-	if err := e.Store.Put(key, encodeCluster(cred)); err != nil {
-		return ClusterCredential{}, fmt.Errorf("save the certificate of cluster %q: %w", c.Name, err)
-	}
-	if err := e.indexCluster(ctx, key); err != nil {
-		return ClusterCredential{}, err
-	}
-	return cred, nil
+	return ClusterCredential{Host: cfg.Host, CACertPEM: cfg.CACertPEM, ClientCertPEM: cfg.ClientCertPEM,
+		ClientKeyPEM: cfg.ClientKeyPEM, CertExpiresAt: cfg.ExpiresAt}, nil
 }
 
 // The cluster index lists the keys of cached certificates, so logout can
@@ -187,7 +187,7 @@ func (e *Engine) clusterKeys() ([]string, error) {
 }
 
 func (e *Engine) indexCluster(ctx context.Context, key string) error {
-	unlock, err := e.lock(ctx, e.clusterIndexKey())
+	unlock, err := e.lock(ctx, e.clusterIndexKey(), "cluster index")
 	if err != nil {
 		return err
 	}
@@ -217,6 +217,7 @@ func (e *Engine) forgetClusters() error {
 	return e.Store.Delete(e.clusterIndexKey())
 }
 
+// loadCluster reads the certificate stored under key, as the index lists it.
 func (e *Engine) loadCluster(key string) (ClusterCredential, bool, error) {
-	return loadRecord(e, key, "cluster certificate", decodeCluster)
+	return record[ClusterCredential]{key: key, what: "cluster certificate", decode: decodeCluster}.loadOrReplace(e)
 }

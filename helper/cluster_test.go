@@ -10,7 +10,7 @@ import (
 func TestClusterCredentialCachedAndTiedToTheSession(t *testing.T) {
 	r := newRig()
 	e := r.engine("default")
-	ref := ClusterRef{ProjectID: 1, RegionID: 76, Name: "prod"}
+	ref := ClusterRef{Scope: Scope{ProjectID: 1, RegionID: 76}, Name: "prod"}
 	c, err := e.Cluster(context.Background(), ref, GetOptions{MinTTL: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -18,9 +18,9 @@ func TestClusterCredentialCachedAndTiedToTheSession(t *testing.T) {
 	if string(c.ClientKeyPEM) != "key" || c.Host != "https://127.0.0.1:6443" {
 		t.Fatalf("credential = %+v", c)
 	}
-	// The certificate lives two years; the answer expires with the access token.
-	if want := r.clock.Now().Add(time.Hour - 5*time.Minute); !c.ExpiresAt.Equal(want) {
-		t.Fatalf("expires %s, want %s (access token exp − min_ttl)", c.ExpiresAt, want)
+	// The certificate lives two years; kubectl asks again with the access token.
+	if want := r.clock.Now().Add(time.Hour - 5*time.Minute); !c.RenewAt.Equal(want) {
+		t.Fatalf("renew at %s, want %s (access token exp − min_ttl)", c.RenewAt, want)
 	}
 	if _, err := e.Cluster(context.Background(), ref, GetOptions{MinTTL: 5 * time.Minute}); err != nil || r.iam.clusterFetches != 1 {
 		t.Fatalf("second call fetched again: %d fetches, %v", r.iam.clusterFetches, err)
@@ -28,7 +28,7 @@ func TestClusterCredentialCachedAndTiedToTheSession(t *testing.T) {
 	if err := e.Logout(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := e.loadCluster(e.clusterKey(ref)); ok {
+	if _, ok, _ := e.clusterRecord(ref).load(e); ok {
 		t.Fatal("logout left the cluster certificate in the store")
 	}
 	delete(r.env, "GCORE_PASSWORD")
@@ -41,11 +41,11 @@ func TestClusterCredentialCachedAndTiedToTheSession(t *testing.T) {
 func TestClusterNotProvisioned(t *testing.T) {
 	r := newRig()
 	e := r.engine("default")
-	_, err := e.Cluster(context.Background(), ClusterRef{ProjectID: 1, RegionID: 76, Name: "new"}, GetOptions{})
+	_, err := e.Cluster(context.Background(), ClusterRef{Scope: Scope{ProjectID: 1, RegionID: 76}, Name: "new"}, GetOptions{})
 	if !errors.Is(err, ErrClusterNotReady) {
 		t.Fatalf("err = %v, want ErrClusterNotReady", err)
 	}
-	if _, err := e.Cluster(context.Background(), ClusterRef{ProjectID: 1, RegionID: 76, Name: "nope"}, GetOptions{}); err == nil {
+	if _, err := e.Cluster(context.Background(), ClusterRef{Scope: Scope{ProjectID: 1, RegionID: 76}, Name: "nope"}, GetOptions{}); err == nil {
 		t.Fatal("want an error for an unknown cluster")
 	}
 	if r.iam.clusterFetches != 0 {

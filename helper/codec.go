@@ -26,7 +26,8 @@ const (
 	tagRefreshExp = 9
 	tagRejected   = 10
 	tagAPIToken   = 11
-	tagUpdatedAt  = 12
+	_             = 12 // was the time of the last write, which nothing read
+	tagIssuedAt   = 13
 )
 
 func (s *Session) encode() []byte {
@@ -43,11 +44,11 @@ func (s *Session) encode() []byte {
 	w.String(tagAccount, s.Account)
 	w.String(tagAccess, s.Access)
 	unix(tagAccessExp, s.AccessExp)
+	unix(tagIssuedAt, s.AccessIssued)
 	w.String(tagRefresh, s.Refresh)
 	unix(tagRefreshExp, s.RefreshExp)
 	w.String(tagRejected, s.Rejected)
 	w.String(tagAPIToken, s.APIToken)
-	unix(tagUpdatedAt, s.UpdatedAt)
 	return w.Encoded()
 }
 
@@ -62,7 +63,7 @@ func decodeSession(data []byte) (*Session, error) {
 func (s *Session) setField(tag byte, v []byte) error {
 	var num int64
 	switch tag {
-	case tagUserID, tagAccountID, tagAccessExp, tagRefreshExp, tagUpdatedAt:
+	case tagUserID, tagAccountID, tagAccessExp, tagRefreshExp, tagIssuedAt:
 		n, err := tlv.Int(tag, v)
 		if err != nil {
 			return err
@@ -92,8 +93,8 @@ func (s *Session) setField(tag byte, v []byte) error {
 		s.Rejected = string(v)
 	case tagAPIToken:
 		s.APIToken = string(v)
-	case tagUpdatedAt:
-		s.UpdatedAt = time.Unix(num, 0).UTC()
+	case tagIssuedAt:
+		s.AccessIssued = time.Unix(num, 0).UTC()
 	}
 	return nil
 }

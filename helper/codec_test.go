@@ -15,7 +15,7 @@ func sampleSession() *Session {
 	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	return &Session{Auth: "password", Username: "me@example.com", UserID: 7, AccountID: 1001, Account: "Demo",
 		Access: "eyJ.access.sig", AccessExp: at.Add(time.Hour), Refresh: "eyJ.refresh.sig", RefreshExp: at.Add(24 * time.Hour),
-		Rejected: "eyJ.old.sig", APIToken: "42_secret", UpdatedAt: at}
+		Rejected: "eyJ.old.sig", APIToken: "42_secret", AccessIssued: at}
 }
 
 func TestSessionCodecRoundTrip(t *testing.T) {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/G-Core/gcore-credential-helper/cache"
 	"github.com/G-Core/gcore-credential-helper/config"
 	"github.com/G-Core/gcore-credential-helper/iam"
 )
@@ -27,21 +25,31 @@ type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
-// IAM is the part of the Gcore IAM API the engine uses.
-type IAM interface {
+// AuthAPI is the part of Gcore IAM that makes and checks sessions.
+type AuthAPI interface {
 	Login(ctx context.Context, cr iam.Credentials) (iam.Tokens, error)
-	// Refresh calls commit once connected, before sending the token.
-	Refresh(ctx context.Context, refresh string, commit func() error) (iam.Tokens, error)
+	Refresh(ctx context.Context, refresh string) (iam.Tokens, error)
 	SwitchAccount(ctx context.Context, access string, clientID int64) (iam.Tokens, error)
 	Me(ctx context.Context, authorization string) (iam.Account, error)
+}
+
+// KeysAPI mints and deletes permanent API tokens with a JWT session.
+type KeysAPI interface {
 	CreateAPIToken(ctx context.Context, access string, clientID int64, r iam.APITokenRequest) (iam.APIToken, error)
 	DeleteAPIToken(ctx context.Context, access string, clientID, tokenID int64) error
-	ListRegistries(ctx context.Context, access string, projectID, regionID int64) ([]iam.Registry, error)
-	CreateRegistryUser(ctx context.Context, access string, projectID, regionID, registryID int64, r iam.RegistryUserRequest) (iam.RegistryUser, error)
-	RefreshRegistryUserSecret(ctx context.Context, access string, projectID, regionID, registryID, userID int64) (iam.RegistryUser, error)
-	DeleteRegistryUser(ctx context.Context, access string, projectID, regionID, registryID, userID int64) error
-	ListClusters(ctx context.Context, access string, projectID, regionID int64) ([]iam.Cluster, error)
-	ClusterConfig(ctx context.Context, access string, projectID, regionID int64, name string) (iam.ClusterConfig, error)
+}
+
+// CloudAPI is the part of Gcore Cloud that turns a session into service
+// credentials. Every call takes the whole Authorization header value of the
+// profile's own credential (Bearer or APIKey).
+type CloudAPI interface {
+	ListProjects(ctx context.Context, authorization string) ([]iam.Project, error)
+	ListRegions(ctx context.Context, authorization string) ([]iam.Region, error)
+	ListRegistries(ctx context.Context, authorization string, projectID, regionID int64) ([]iam.Registry, error)
+	CreateRegistryUser(ctx context.Context, authorization string, projectID, regionID, registryID int64, r iam.RegistryUserRequest) (iam.RegistryUser, error)
+	DeleteRegistryUser(ctx context.Context, authorization string, projectID, regionID, registryID, userID int64) error
+	ListClusters(ctx context.Context, authorization string, projectID, regionID int64) ([]iam.Cluster, error)
+	ClusterConfig(ctx context.Context, authorization string, projectID, regionID int64, name string) (iam.ClusterConfig, error)
 }
 
 // FailureMemo remembers failed non-interactive logins for a short time so a
@@ -60,218 +68,131 @@ type Engine struct {
 	Profile config.Profile
 	Store   Store
 	Locker  Locker
-	IAM     IAM
+	Auth    AuthAPI
+	Keys    KeysAPI
+	Cloud   CloudAPI
 	Secrets SecretSources
 	Memo    FailureMemo // optional
 	Now     func() time.Time
 	// Hostname names minted API keys ("gcore-credential-helper <profile>@<host>").
 	Hostname string
-	// Debugf traces decisions; never pass secrets to it.
-	Debugf func(format string, args ...any)
+	// Debugf traces decisions; Notef tells the user something they should
+	// know (one line, on stderr). Never pass secrets to either.
+	Debugf, Notef func(format string, args ...any)
 
 	flight singleflight.Group
+}
+
+// withProfile is an engine with the same parts for profile p.
+func (e *Engine) withProfile(p config.Profile) *Engine {
+	return &Engine{Profile: p, Store: e.Store, Locker: e.Locker, Auth: e.Auth, Keys: e.Keys, Cloud: e.Cloud,
+		Secrets: e.Secrets, Memo: e.Memo, Now: e.Now, Hostname: e.Hostname, Debugf: e.Debugf, Notef: e.Notef}
 }
 
 // GetOptions tune one request for a token.
 type GetOptions struct {
 	MinTTL time.Duration // served tokens have at least this much life left
-	// Refresh marks the current access token rejected and fetches a new one.
+	// Refresh marks the current credential refused and fetches a new one.
 	Refresh bool
 }
 
 // Key is the cache key of the engine's profile, or "" when the profile does
 // not say whose session it is (a password profile without a username).
-func (e *Engine) Key() string {
+func (e *Engine) Key() string { return sessionKey(e.Profile) }
+
+func sessionKey(p config.Profile) string {
 	switch {
-	case e.Profile.Auth == config.AuthAPIToken:
-		return config.CacheKey(e.Profile, "api-token")
-	case e.Profile.Username != "":
-		return config.CacheKey(e.Profile, e.Profile.Username)
+	case p.Auth == config.AuthAPIToken:
+		return config.CacheKey(p, "api-token")
+	case p.Username != "":
+		return config.CacheKey(p, p.Username)
 	}
 	return ""
 }
 
-// Token returns a credential with at least opts.MinTTL of life left, refreshing
-// or logging in when needed and allowed.
+// sessionRecord is where the profile's session lives.
+func (e *Engine) sessionRecord() record[*Session] {
+	return record[*Session]{key: e.Key(), what: "session", decode: decodeSession, encode: (*Session).encode}
+}
+
+// Token returns a credential with at least opts.MinTTL of life left (see
+// effectiveMinTTL), refreshing or logging in when needed and allowed. A
+// damaged session is an error here (login replaces it), not a reason to log
+// in unasked.
 func (e *Engine) Token(ctx context.Context, opts GetOptions) (Token, error) {
-	key := e.Key()
-	if key == "" {
+	if e.Key() == "" {
 		return Token{}, e.loginRequired()
 	}
-	// The hit path: one lock-free read.
-	sess, err := e.load(key)
-	if err != nil {
-		return Token{}, err
-	}
-	now := e.Now()
-	if sess != nil && !opts.Refresh && e.servable(sess, now, opts.MinTTL) {
-		e.debugf("cache hit for profile %q", e.Profile.Name)
-		return sess.token(), nil
-	}
-	var stale string
-	if sess != nil {
-		stale = sess.Access
-	}
-	v, err, _ := e.flight.Do(key, func() (any, error) {
-		return e.renewLocked(ctx, key, stale, opts)
+	r := e.sessionRecord()
+	sess, err := serve(ctx, e, r, renewal[*Session]{
+		usable:      func(s *Session) bool { return s.servable(e.Now(), opts.MinTTL) },
+		force:       opts.Refresh,
+		same:        func(a, b *Session) bool { return a.credential() == b.credential() },
+		keepDamaged: true,
+		fetch: func(ctx context.Context, prev *Session, found bool) (*Session, error) {
+			next, err := e.renewSession(ctx, r, prev, found)
+			if err != nil && opts.Refresh && found && prev.Access != "" {
+				// The caller said this token is refused; remember that even
+				// though no new one could be had, so the next request tries
+				// again. It is not written earlier: hits by other callers keep
+				// being served meanwhile (readers never wait).
+				prev.Rejected = prev.Access
+				err = errors.Join(err, r.save(e, prev))
+			}
+			return next, err
+		},
 	})
 	if err != nil {
 		return Token{}, err
 	}
-	return v.(*Session).token(), nil
+	tok := sess.token(opts.MinTTL)
+	if sess.APIToken == "" {
+		e.noteCapped("access token", sess.accessExpiry(), opts.MinTTL)
+	}
+	return tok, nil
 }
 
-func (e *Engine) servable(s *Session, now time.Time, minTTL time.Duration) bool {
-	if s.APIToken != "" {
-		return true
+// renewSession refreshes prev when its refresh token is usable, and logs in
+// when there is none or IAM refuses it. It runs with the session's lock held.
+func (e *Engine) renewSession(ctx context.Context, r record[*Session], prev *Session, found bool) (*Session, error) {
+	if !found {
+		prev = nil
 	}
-	return s.freshAccess(now, minTTL)
-}
-
-// renewLocked runs under the cross-process lock: it re-reads the store (another
-// process may have done the work while we waited), then refreshes or logs in,
-// and persists the result before anyone sees it.
-func (e *Engine) renewLocked(ctx context.Context, key, stale string, opts GetOptions) (*Session, error) {
-	unlock, err := e.lock(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-
-	sess, err := e.load(key)
-	if err != nil {
-		return nil, err
-	}
-	now := e.Now()
-	// A forced refresh is satisfied by any token other than the one the
-	// caller wanted replaced.
-	if sess != nil && e.servable(sess, now, opts.MinTTL) && (!opts.Refresh || sess.Access != stale) {
-		e.debugf("another process renewed profile %q while we waited", e.Profile.Name)
-		return sess, nil
-	}
-	renewed, err := e.renew(ctx, key, sess, now)
-	if err != nil && opts.Refresh && sess != nil && stale != "" && sess.Access == stale {
-		// The caller said this token is refused; remember that even though
-		// no new one could be had, so the next request tries again. It is not
-		// written earlier: hits by other callers keep being served during the
-		// refresh (SPEC §4, readers never wait).
-		_ = e.reject(key, stale)
-	}
-	return renewed, err
-}
-
-// renew refreshes sess when its refresh token is usable, and logs in when
-// there is none or IAM rejects it.
-func (e *Engine) renew(ctx context.Context, key string, sess *Session, now time.Time) (*Session, error) {
-	if sess != nil && sess.Auth != config.AuthAPIToken && sess.usableRefresh(now) {
-		renewed, err := e.refresh(ctx, key, sess)
-		if err == nil || !errors.Is(err, iam.ErrTokenRejected) {
-			return renewed, err
+	if prev != nil && prev.Auth != config.AuthAPIToken && prev.usableRefresh(e.Now()) {
+		next, err := e.refresh(ctx, prev)
+		if !errors.Is(err, iam.ErrTokenRejected) {
+			return next, err
 		}
-		e.debugf("refresh token rejected for profile %q; a login is needed", e.Profile.Name)
+		// IAM refused the refresh token (spent, revoked or expired): it is
+		// dropped now, so that no later call sends it again.
+		e.debugf("refresh token of profile %q refused; a login is needed", e.Profile.Name)
+		prev.Refresh, prev.RefreshExp = "", time.Time{}
+		if err := r.save(e, prev); err != nil {
+			return nil, err
+		}
 	}
-	return e.login(ctx, key, sess, loginRequest{})
+	return e.login(ctx, prev, false)
 }
 
-// refresh spends sess's refresh token, which Gcore accepts once. The store
-// forgets the token before it is sent: a process killed after IAM rotated it
-// must not leave it for the next process to send again. It is put back only
-// when the request certainly never reached IAM. The access token stays: it
-// may still be valid for callers with a lower min-TTL.
-func (e *Engine) refresh(ctx context.Context, key string, sess *Session) (*Session, error) {
-	spent := *sess
-	spent.Refresh, spent.RefreshExp = "", time.Time{}
-	// The token leaves the store once IAM is connected, just before it is
-	// sent (SPEC §4: never twice); until then a crash or a failure to
-	// connect leaves it in place.
-	var committed atomic.Bool
-	commit := func() error {
-		committed.Store(true)
-		return e.save(key, &spent)
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
-	defer cancel()
+// refresh exchanges sess's refresh token, which Gcore accepts once, for a new
+// pair. The old token stays in the store until the new pair replaces it
+// (SPEC §4): a process killed while the request is on its way leaves it to be
+// tried once more, which IAM refuses if it had consumed it (then a login is
+// needed, as it must be) and accepts if the request never arrived (then no
+// login is needed). A refusal (401) is reported as iam.ErrTokenRejected, and
+// the caller drops the token; any other failure leaves it, because IAM may
+// never have seen it.
+func (e *Engine) refresh(ctx context.Context, sess *Session) (*Session, error) {
 	e.debugf("refreshing session for profile %q", e.Profile.Name)
-	tokens, err := e.IAM.Refresh(ctx, sess.Refresh, commit)
+	tokens, err := callIAM(ctx, e, func(ctx context.Context) (iam.Tokens, error) { return e.Auth.Refresh(ctx, sess.Refresh) })
 	if err != nil {
-		err = fmt.Errorf("refresh session: %w", err)
-		if committed.Load() && refreshRefused(err) {
-			if perr := e.save(key, sess); perr != nil {
-				return nil, errors.Join(err, perr)
-			}
-		}
-		return nil, err
+		return nil, fmt.Errorf("refresh session: %w", err)
 	}
-	next := spent
-	if err := next.setTokens(tokens); err != nil {
-		return nil, err
-	}
-	if err := e.save(key, &next); err != nil {
+	next := *sess
+	if err := next.setTokens(tokens, e.Now()); err != nil {
 		return nil, err
 	}
 	return &next, nil
-}
-
-// refreshRefused reports whether IAM answered a refresh that reached it
-// without processing it (429), so the token it took is still unspent.
-// Failures before the request was written never took the token at all.
-func refreshRefused(err error) bool {
-	var limited *iam.RateLimitedError
-	return errors.As(err, &limited)
-}
-
-func (e *Engine) lock(ctx context.Context, key string) (func(), error) {
-	ctx, cancel := context.WithTimeout(ctx, e.Profile.LockTimeout)
-	defer cancel()
-	unlock, err := e.Locker.Lock(ctx, key)
-	if err != nil {
-		return nil, lockError(fmt.Sprintf("profile %q", e.Profile.Name), err)
-	}
-	return unlock, nil
-}
-
-// lockError says what a failed Lock means to the user: a wait that ran out
-// is another helper still at work on what; anything else (an unsafe lock
-// file, say) is reported as it is.
-func lockError(what string, err error) error {
-	if errors.Is(err, cache.ErrLockTimeout) {
-		return fmt.Errorf("wait for another gcore-credential-helper (%s): %w", what, err)
-	}
-	return err
-}
-
-// load reads the session for key; a missing one is (nil, nil).
-func (e *Engine) load(key string) (*Session, error) {
-	s, _, err := loadRecord(e, key, "session", decodeSession)
-	return s, err
-}
-
-// loadRecord reads and decodes the record stored under key. A missing record
-// is (zero, false, nil). So is an unreadable one: it is not a reason to fail
-// forever, the next write replaces it (the trace says so).
-func loadRecord[T any](e *Engine, key, what string, decode func([]byte) (T, error)) (T, bool, error) {
-	var zero T
-	data, err := e.Store.Get(key)
-	if errors.Is(err, cache.ErrNotFound) {
-		return zero, false, nil
-	}
-	if err != nil {
-		return zero, false, fmt.Errorf("read %s of profile %q: %w", what, e.Profile.Name, err)
-	}
-	v, err := decode(data)
-	if err != nil {
-		e.debugf("ignoring unreadable %s of profile %q: %v", what, e.Profile.Name, err)
-		return zero, false, nil
-	}
-	return v, true, nil
-}
-
-func (e *Engine) save(key string, s *Session) error {
-	s.UpdatedAt = e.Now().UTC()
-	if err := e.Store.Put(key, s.encode()); err != nil {
-		return fmt.Errorf("save session for profile %q: %w", e.Profile.Name, err)
-	}
-	return nil
 }
 
 func (e *Engine) debugf(format string, args ...any) {
@@ -280,21 +201,8 @@ func (e *Engine) debugf(format string, args ...any) {
 	}
 }
 
-// setTokens records a new access/refresh pair with the expiry each token carries.
-func (s *Session) setTokens(t iam.Tokens) error {
-	access, err := iam.ParseClaims(t.Access)
-	if err != nil {
-		return fmt.Errorf("read new access token: %w", err)
+func (e *Engine) notef(format string, args ...any) {
+	if e.Notef != nil {
+		e.Notef(format, args...)
 	}
-	refresh, err := iam.ParseClaims(t.Refresh)
-	if err != nil {
-		return fmt.Errorf("read new refresh token: %w", err)
-	}
-	s.Access, s.AccessExp = t.Access, access.ExpiresAt
-	s.Refresh, s.RefreshExp = t.Refresh, refresh.ExpiresAt
-	s.UserID, s.AccountID, s.Account = access.UserID, access.ClientID, access.ClientName
-	if s.Username == "" {
-		s.Username = access.Email
-	}
-	return nil
 }

@@ -117,10 +117,12 @@ type fakeIAM struct {
 	otp         string        // required OTP, if any
 	password    string        // accepted password
 	refreshErr  error         // returned by the next Refresh, then cleared
-	connectErr  error         // like refreshErr, but before the connection (no commit)
+	consumeErr  bool          // the next Refresh spends the token before it fails with refreshErr
+	connectErr  error         // like refreshErr, but IAM never sees the token
 	loginErr    error         // returned by every Login
 	refreshWait chan struct{} // when set, Refresh blocks until closed
 	spent       map[string]bool
+	refused     map[string]int                // how often each spent token was sent again
 	keys        map[int64]iam.APITokenRequest // live minted API keys by id
 	mints       int
 	deleteErr   error // returned by every DeleteAPIToken
@@ -161,10 +163,10 @@ func (f *fakeIAM) Login(ctx context.Context, cr iam.Credentials) (iam.Tokens, er
 	return f.issue(1001), nil
 }
 
-// Refresh models the real client: a connection failure (connectErr) ends
-// the call before commit; otherwise commit runs, and only then is the
-// token "sent".
-func (f *fakeIAM) Refresh(ctx context.Context, refresh string, commit func() error) (iam.Tokens, error) {
+// Refresh models Gcore: a token is accepted once and refused (401) after.
+// connectErr fails before IAM sees the token; refreshErr after it arrived,
+// consumed or not as consumeErr says (a 5xx or a lost answer may be either).
+func (f *fakeIAM) Refresh(ctx context.Context, refresh string) (iam.Tokens, error) {
 	if f.refreshWait != nil {
 		<-f.refreshWait
 	}
@@ -174,19 +176,23 @@ func (f *fakeIAM) Refresh(ctx context.Context, refresh string, commit func() err
 		f.connectErr = nil
 		return iam.Tokens{}, err
 	}
-	if err := commit(); err != nil {
-		return iam.Tokens{}, err
-	}
 	f.refreshes = append(f.refreshes, refresh)
-	if err := f.refreshErr; err != nil {
-		f.refreshErr = nil
-		return iam.Tokens{}, err
-	}
 	if f.spent[refresh] {
+		if f.refused == nil {
+			f.refused = map[string]int{}
+		}
+		f.refused[refresh]++
 		return iam.Tokens{}, iam.ErrTokenRejected
 	}
 	if f.spent == nil {
 		f.spent = map[string]bool{}
+	}
+	if err := f.refreshErr; err != nil {
+		f.refreshErr = nil
+		if f.consumeErr {
+			f.spent[refresh], f.consumeErr = true, false
+		}
+		return iam.Tokens{}, err
 	}
 	f.spent[refresh] = true
 	c, _ := iam.ParseClaims(refresh)
@@ -264,7 +270,7 @@ func (r *rig) engine(profile string) *Engine {
 		Profile: config.Profile{Name: profile, BaseURL: "https://api.gcore.com", Username: "me@example.com",
 			Auth: config.AuthPassword, MinTTL: 5 * time.Minute, LockTimeout: time.Minute, HTTPTimeout: time.Minute,
 			APIKeyTTL: 12 * time.Hour},
-		Store: r.store, Locker: &memLocker{}, IAM: r.iam, Memo: r.memo, Now: r.clock.Now, Hostname: "laptop",
+		Store: r.store, Locker: &memLocker{}, Auth: r.iam, Keys: r.iam, Cloud: r.iam, Memo: r.memo, Now: r.clock.Now, Hostname: "laptop",
 		Secrets: SecretSources{Getenv: func(k string) string { return r.env[k] }},
 	}
 }
@@ -360,40 +366,43 @@ func TestConcurrentStaleTokenRefreshesOnce(t *testing.T) {
 	}
 }
 
-// A refresh token is single-use at Gcore: whatever the outcome of a refresh,
-// the same token must never be sent again.
-func TestRefreshTokenNeverSentTwice(t *testing.T) {
+// TestRefreshTokenKeptUntilReplaced guards SPEC §4 as issue #9 rewrote it: a refresh token is
+// never knowingly sent twice. It stays in the store until a new pair replaces it, so a failure
+// that may or may not have reached IAM (a 5xx, a timeout, a lost answer) tries it once more: IAM
+// refuses it if it had consumed it (then it is dropped and a login follows) and accepts it if
+// not (no login). A refusal drops it at once. No token is ever sent after IAM refused it.
+func TestRefreshTokenKeptUntilReplaced(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		err  error
+		name       string
+		err        error
+		consumed   bool
+		wantLogins int // after the failure and the next call
 	}{
-		{"server error", &iam.UnavailableError{Status: 502}},
-		{"timeout", &iam.UnavailableError{Err: context.DeadlineExceeded}},
-		{"rejected", iam.ErrTokenRejected},
+		{"5xx, IAM never processed it", &iam.UnavailableError{Status: 502}, false, 1},
+		{"timeout, IAM had consumed it", &iam.UnavailableError{Err: context.DeadlineExceeded}, true, 2},
+		{"lost answer, IAM had consumed it", &iam.UnavailableError{Status: 200}, true, 2},
+		{"refused", iam.ErrTokenRejected, true, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig()
 			e := r.engine("default")
 			get(t, e)
 			r.clock.Add(59 * time.Minute)
-			r.iam.refreshErr = tc.err
+			r.iam.refreshErr, r.iam.consumeErr = tc.err, tc.consumed
 			_, err := e.Token(context.Background(), GetOptions{MinTTL: 5 * time.Minute})
-			if errors.Is(tc.err, iam.ErrTokenRejected) {
-				if err != nil || r.iam.logins != 2 {
-					t.Fatalf("rejected refresh: err=%v logins=%d, want a new login", err, r.iam.logins)
-				}
-			} else if err == nil {
-				t.Fatalf("want the refresh error, got nil")
+			if errors.Is(tc.err, iam.ErrTokenRejected) != (err == nil) {
+				t.Fatalf("first call: %v", err)
 			}
 			for range 3 {
-				_, _ = e.Token(context.Background(), GetOptions{MinTTL: 5 * time.Minute})
+				get(t, e)
 			}
-			seen := map[string]bool{}
-			for _, rt := range r.iam.refreshes {
-				if seen[rt] {
-					t.Fatalf("refresh token sent twice; calls: %d", len(r.iam.refreshes))
+			if r.iam.logins != tc.wantLogins {
+				t.Errorf("logins = %d, want %d", r.iam.logins, tc.wantLogins)
+			}
+			for _, n := range r.iam.refused {
+				if n > 1 {
+					t.Errorf("a refresh token was sent %d times after IAM refused it", n-1)
 				}
-				seen[rt] = true
 			}
 		})
 	}
@@ -543,46 +552,38 @@ func TestLogoutForgetsSession(t *testing.T) {
 	}
 }
 
-// spentCheckIAM looks at the store while a refresh is on the wire.
-type spentCheckIAM struct {
+// spyIAM looks at the store while a refresh is on the wire.
+type spyIAM struct {
 	*fakeIAM
 	store *memStore
 	key   string
 	seen  []string // the stored refresh token at each Refresh call
 }
 
-func (s *spentCheckIAM) Refresh(ctx context.Context, refresh string, commit func() error) (iam.Tokens, error) {
-	return s.fakeIAM.Refresh(ctx, refresh, func() error {
-		err := commit()
-		data, _ := s.store.Get(s.key)
-		sess, _ := decodeSession(data)
-		s.seen = append(s.seen, sess.Refresh)
-		return err
-	})
+func (s *spyIAM) Refresh(ctx context.Context, refresh string) (iam.Tokens, error) {
+	data, _ := s.store.Get(s.key)
+	sess, _ := decodeSession(data)
+	s.seen = append(s.seen, sess.Refresh)
+	return s.fakeIAM.Refresh(ctx, refresh)
 }
 
-// A process killed while its refresh is on the wire must not leave the
-// refresh token behind: IAM may already have rotated it.
-func TestRefreshTokenLeavesStoreBeforeItIsSent(t *testing.T) {
+// TestRefreshTokenStaysWhileSent guards SPEC §4: a process killed while its refresh is on the
+// wire leaves the token for the next one (losing a session IAM never touched is worse than one
+// refused request), and the new pair replaces it before anything is handed out.
+func TestRefreshTokenStaysWhileSent(t *testing.T) {
 	r := newRig()
 	e := r.engine("default")
 	get(t, e)
-	check := &spentCheckIAM{fakeIAM: r.iam, store: r.store, key: e.Key()}
-	e.IAM = check
+	spy := &spyIAM{fakeIAM: r.iam, store: r.store, key: e.Key()}
+	e.Auth = spy
 	r.clock.Add(59 * time.Minute)
-	get(t, e)
-	if len(check.seen) != 1 || check.seen[0] != "" {
-		t.Fatalf("stored refresh token during the call: %q, want it gone", check.seen)
-	}
-	// A refusal before the request was processed puts it back.
-	r.clock.Add(59 * time.Minute)
-	r.iam.refreshErr = &iam.RateLimitedError{}
-	if _, err := e.Token(context.Background(), GetOptions{MinTTL: 5 * time.Minute}); err == nil {
-		t.Fatal("want the 429")
+	tok := get(t, e)
+	if len(spy.seen) != 1 || spy.seen[0] != r.iam.refreshes[0] {
+		t.Fatalf("stored refresh token during the call: %q, want the one being sent", spy.seen)
 	}
 	data, _ := r.store.Get(e.Key())
-	if sess, _ := decodeSession(data); sess.Refresh == "" {
-		t.Fatal("a refresh that never reached IAM lost the refresh token")
+	if sess, _ := decodeSession(data); sess.Access != tok.Value || sess.Refresh == r.iam.refreshes[0] {
+		t.Fatal("the new pair was not stored before the token was handed out")
 	}
 }
 
@@ -598,32 +599,10 @@ func (f *fakeIAM) ClusterConfig(ctx context.Context, access string, p, r int64, 
 		ClientKeyPEM: []byte("key"), ExpiresAt: f.now().Add(2 * 365 * 24 * time.Hour)}, nil
 }
 
-// TestRefreshRefused guards SPEC §4 "never use a refresh token twice" from the other side: of
-// the failures after the token left the store, only a 429 (IAM did not process it) puts it back.
-func TestRefreshRefused(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"429", fmt.Errorf("refresh: %w", &iam.RateLimitedError{RetryAfter: time.Minute}), true},
-		{"5xx, maybe processed", &iam.UnavailableError{Status: 503}, false},
-		{"timeout, maybe processed", context.DeadlineExceeded, false},
-		{"401", fmt.Errorf("refresh: %w", iam.ErrTokenRejected), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := refreshRefused(tt.err); got != tt.want {
-				t.Errorf("refreshRefused(%v) = %v, want %v", tt.err, got, tt.want)
-			}
-		})
-	}
-}
-
-// TestRefreshTokenStaysUntilConnected guards SPEC §4 and issue #5 item 3: a refresh that never
-// got a connection (refused, timed out, untrusted certificate) leaves the store untouched, and
-// one whose token could not be taken out of the store is not sent.
-func TestRefreshTokenStaysUntilConnected(t *testing.T) {
+// TestRefreshFailuresKeepTheStore guards SPEC §4 and issue #5 item 3: a refresh that never got a
+// connection (refused, timed out, untrusted certificate) leaves the store untouched; one whose
+// new pair cannot be stored returns the error and keeps the old pair, for IAM to judge next time.
+func TestRefreshFailuresKeepTheStore(t *testing.T) {
 	t.Run("no connection", func(t *testing.T) {
 		r := newRig()
 		e := r.engine("default")
@@ -642,17 +621,24 @@ func TestRefreshTokenStaysUntilConnected(t *testing.T) {
 			t.Errorf("logins %d, refreshes %d; want the kept token refreshed, no new login", r.iam.logins, len(r.iam.refreshes))
 		}
 	})
-	t.Run("store refuses the write", func(t *testing.T) {
+	t.Run("store refuses the new pair", func(t *testing.T) {
 		r := newRig()
 		e := r.engine("default")
 		get(t, e)
+		before, _ := r.store.Get(e.Key())
 		r.clock.Add(59 * time.Minute)
 		e.Store = failingPuts{r.store}
 		if _, err := e.Token(context.Background(), GetOptions{MinTTL: 5 * time.Minute}); err == nil {
 			t.Fatal("want the store's error")
 		}
-		if len(r.iam.refreshes) != 0 {
-			t.Errorf("the refresh token was sent though it could not leave the store")
+		if after, _ := r.store.Get(e.Key()); !slices.Equal(before, after) {
+			t.Error("the stored session changed though the new pair could not be stored")
+		}
+		// IAM consumed the token; the next call learns so and logs in.
+		e.Store = r.store
+		get(t, e)
+		if len(r.iam.refreshes) != 2 || r.iam.logins != 2 {
+			t.Errorf("refreshes %d, logins %d; want the kept token tried once more, refused, then a login", len(r.iam.refreshes), r.iam.logins)
 		}
 	})
 }

@@ -26,39 +26,54 @@ func (e *Engine) loginRequired() error {
 	return &LoginRequiredError{Profile: e.Profile.Name}
 }
 
-// LoginOptions tune an explicit login.
-type LoginOptions struct {
-	// Switch is an account to switch to after login; 0 keeps the profile's.
-	Switch int64
+// LoginResult is what an explicit login did.
+type LoginResult struct {
+	// Profile is the profile as logged in: its username and client id are
+	// the ones the session is stored under, which the config file must say
+	// for later calls to find it.
+	Profile config.Profile
+	Session *Session
 }
 
 // Login always starts a new session, as the login command does, forgetting any
-// remembered failure.
-func (e *Engine) Login(ctx context.Context, opts LoginOptions) (*Session, error) {
-	if e.Profile.Username == "" && e.Profile.Auth != config.AuthAPIToken {
+// remembered failure. A damaged stored session is replaced, with a note.
+func (e *Engine) Login(ctx context.Context) (LoginResult, error) {
+	p := e.Profile
+	if p.Username == "" && p.Auth != config.AuthAPIToken {
 		user, err := e.Secrets.Username(ctx)
 		if err != nil {
-			return nil, e.secretError(err, "the profile has no username: set one with login --username")
+			return LoginResult{}, e.secretError(err, "the profile has no username: set one with login --username")
 		}
-		e.Profile.Username = user
+		p.Username = user
 	}
-	if opts.Switch != 0 {
-		e.Profile.ClientID = opts.Switch
-	}
-	key := e.Key()
-	unlock, err := e.lock(ctx, key)
+	// The work is done for the identity just completed, under its own key.
+	id := e.withProfile(p)
+	r := id.sessionRecord()
+	unlock, err := id.lock(ctx, r.key, r.what)
 	if err != nil {
-		return nil, err
+		return LoginResult{}, err
 	}
 	defer unlock()
-	if e.Memo != nil {
-		_ = e.Memo.Forget(key)
+	if id.Memo != nil {
+		_ = id.Memo.Forget(r.key)
 	}
-	sess, err := e.load(key)
+	prev, found, err := r.load(id)
+	var damaged *DamagedError
+	if errors.As(err, &damaged) {
+		id.notef("%v; logging in replaces it", err)
+		prev, found, err = nil, false, nil
+	}
 	if err != nil {
-		return nil, err
+		return LoginResult{}, err
 	}
-	return e.login(ctx, key, sess, loginRequest{explicit: true})
+	if !found {
+		prev = nil
+	}
+	sess, err := id.login(ctx, prev, true)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Profile: p, Session: sess}, nil
 }
 
 // writePreparer is a Store that is made on its first write (the encrypted
@@ -77,17 +92,14 @@ func (e *Engine) prepareStore() error {
 	return nil
 }
 
-type loginRequest struct {
-	explicit bool // the login command, not a stale token
-}
-
 // login is called with the key's lock held. prev is the session being
-// replaced, possibly nil.
-func (e *Engine) login(ctx context.Context, key string, prev *Session, req loginRequest) (*Session, error) {
-	remember := !req.explicit && e.Memo != nil && e.Secrets.Prompt == nil
+// replaced, possibly nil; explicit is the login command, not a stale token.
+func (e *Engine) login(ctx context.Context, prev *Session, explicit bool) (*Session, error) {
+	r := e.sessionRecord()
+	remember := !explicit && e.Memo != nil && e.Secrets.Prompt == nil
 	if remember {
-		if msg, ok := e.Memo.Recall(key, e.Now(), FailureMemory); ok {
-			return nil, fmt.Errorf("a login for profile %q failed moments ago, not retrying yet: %s", e.Profile.Name, msg)
+		if msg, ok := e.Memo.Recall(r.key, e.Now(), FailureMemory); ok {
+			return nil, &RecentFailureError{Profile: e.Profile.Name, Message: msg}
 		}
 	}
 	var (
@@ -101,17 +113,27 @@ func (e *Engine) login(ctx context.Context, key string, prev *Session, req login
 	}
 	if err != nil {
 		if remember && rememberable(err) {
-			_ = e.Memo.Remember(key, e.Now(), err.Error())
+			_ = e.Memo.Remember(r.key, e.Now(), err.Error())
 		}
 		return nil, err
 	}
 	if prev != nil && prev.Rejected != "" && prev.Rejected != sess.Access {
 		sess.Rejected = prev.Rejected
 	}
-	if err := e.save(key, sess); err != nil {
+	if err := r.save(e, sess); err != nil {
 		return nil, err
 	}
 	return sess, nil
+}
+
+// RecentFailureError is a non-interactive login that is not tried because
+// the same one failed moments ago (see FailureMemory).
+type RecentFailureError struct {
+	Profile, Message string
+}
+
+func (e *RecentFailureError) Error() string {
+	return fmt.Sprintf("a login for profile %q failed less than %s ago, not retrying yet: %s", e.Profile, FailureMemory, e.Message)
 }
 
 // rememberable reports whether a login failure will certainly repeat if tried
@@ -138,34 +160,35 @@ func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 	if err := e.prepareStore(); err != nil {
 		return nil, err
 	}
-	netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
-	defer cancel()
 	e.debugf("logging in to profile %q", e.Profile.Name)
-	tokens, err := e.IAM.Login(netCtx, cr)
+	tokens, err := callIAM(ctx, e, func(ctx context.Context) (iam.Tokens, error) { return e.Auth.Login(ctx, cr) })
 	if errors.Is(err, iam.ErrOTPRequired) && cr.OTP == "" {
+		// The code is read before the next deadline starts: a person may
+		// take longer to type it than a request may take.
 		otp, oerr := e.Secrets.OTP(ctx)
 		if oerr != nil {
 			return nil, e.secretError(oerr, "the account needs a one-time password: set GCORE_OTP or otp_command")
 		}
 		cr.OTP = otp
-		otpCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
-		defer cancel()
-		tokens, err = e.IAM.Login(otpCtx, cr)
+		tokens, err = callIAM(ctx, e, func(ctx context.Context) (iam.Tokens, error) { return e.Auth.Login(ctx, cr) })
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log in as %s: %w", e.Profile.Username, err)
 	}
 	sess := &Session{Auth: config.AuthPassword, Username: e.Profile.Username}
-	if err := sess.setTokens(tokens); err != nil {
+	if err := sess.setTokens(tokens, e.Now()); err != nil {
 		return nil, err
 	}
 	if id := e.Profile.ClientID; id != 0 && id != sess.AccountID {
 		e.debugf("switching profile %q to account %d", e.Profile.Name, id)
-		switched, err := e.IAM.SwitchAccount(netCtx, sess.Access, id)
+		// The switch has a deadline of its own, started now.
+		switched, err := callIAM(ctx, e, func(ctx context.Context) (iam.Tokens, error) {
+			return e.Auth.SwitchAccount(ctx, sess.Access, id)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("switch to account %d: %w", id, err)
 		}
-		if err := sess.setTokens(switched); err != nil {
+		if err := sess.setTokens(switched, e.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -175,14 +198,14 @@ func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 func (e *Engine) loginAPIToken(ctx context.Context) (*Session, error) {
 	token, err := e.Secrets.APIToken(ctx)
 	if err != nil {
-		return nil, e.secretError(err, "no API token in GCORE_API_TOKEN")
+		return nil, e.secretError(err, "no API token in GCORE_API_KEY or GCORE_API_TOKEN")
 	}
 	if err := e.prepareStore(); err != nil {
 		return nil, err
 	}
-	netCtx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
-	defer cancel()
-	account, err := e.IAM.Me(netCtx, iam.APIKeyAuthorization(token))
+	account, err := callIAM(ctx, e, func(ctx context.Context) (iam.Account, error) {
+		return e.Auth.Me(ctx, iam.APIKeyAuthorization(token))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("verify API token: %w", err)
 	}
@@ -191,6 +214,14 @@ func (e *Engine) loginAPIToken(ctx context.Context) (*Session, error) {
 	}
 	return &Session{Auth: config.AuthAPIToken, APIToken: token, AccountID: account.ID,
 		Account: account.Name, UserID: account.CurrentUser, Username: account.Email}, nil
+}
+
+// callIAM runs one IAM or Cloud call with a deadline of its own, the
+// profile's http_timeout, started when the call starts.
+func callIAM[T any](ctx context.Context, e *Engine, call func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.Profile.HTTPTimeout)
+	defer cancel()
+	return call(ctx)
 }
 
 // secretError turns "nobody could give us the secret" into the login-required

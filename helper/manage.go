@@ -19,13 +19,21 @@ func (e *Engine) Logout(ctx context.Context) error {
 	// the session can still authenticate that; a failure does not keep the
 	// session from going.
 	revokeErr := errors.Join(e.revokeAPIKey(ctx), e.revokeRegistryUsers(ctx))
-	unlock, err := e.lock(ctx, key)
+	r := e.sessionRecord()
+	unlock, err := e.lock(ctx, r.key, r.what)
 	if err != nil {
 		return errors.Join(revokeErr, err)
 	}
 	defer unlock()
-	if err := e.Store.Delete(key); err != nil {
-		return errors.Join(revokeErr, fmt.Errorf("delete session for profile %q: %w", e.Profile.Name, err))
+	if err := r.delete(e); err != nil {
+		return errors.Join(revokeErr, err)
+	}
+	for _, reg := range e.Profile.Registries {
+		if reg.Host == "" {
+			if err := e.registryHostRecord(reg).delete(e); err != nil {
+				return errors.Join(revokeErr, err)
+			}
+		}
 	}
 	// Cluster certificates live two years; without the session they must
 	// not stay behind either.
@@ -42,26 +50,21 @@ func (e *Engine) Logout(ctx context.Context) error {
 // served again, so the next request refreshes. A token that is no longer the
 // current one is ignored.
 func (e *Engine) Reject(ctx context.Context, token string) error {
-	key := e.Key()
-	if key == "" || token == "" {
+	if e.Key() == "" || token == "" {
 		return nil
 	}
-	unlock, err := e.lock(ctx, key)
+	r := e.sessionRecord()
+	unlock, err := e.lock(ctx, r.key, r.what)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return e.reject(key, token)
-}
-
-// reject marks token refused in the stored session, with the key's lock held.
-func (e *Engine) reject(key, token string) error {
-	sess, err := e.load(key)
-	if err != nil || sess == nil || sess.Access != token {
+	sess, found, err := r.load(e)
+	if err != nil || !found || sess.Access != token {
 		return err
 	}
 	sess.Rejected = token
-	return e.save(key, sess)
+	return r.save(e, sess)
 }
 
 // Status describes a profile's session without any secret in it.
@@ -108,22 +111,27 @@ func (e *Engine) Status() (Status, error) {
 	if key == "" {
 		return st, nil
 	}
-	sess, err := e.load(key)
-	if err != nil || sess == nil {
+	sess, found, err := e.sessionRecord().load(e)
+	if err != nil || !found {
 		return st, err
 	}
-	tok := sess.token()
 	st.LoggedIn = sess.APIToken != "" || sess.Access != "" || sess.Refresh != ""
 	st.Username, st.UserID, st.AccountID, st.Account = sess.Username, sess.UserID, sess.AccountID, sess.Account
 	st.AccessExp, st.RefreshExp = sess.AccessExp, sess.RefreshExp
-	st.Fingerprint = Fingerprint(tok.Value)
-	st.Fresh = e.servable(sess, e.Now(), e.Profile.MinTTL)
-	if k, err := e.loadAPIKey(e.apiKeyKey()); err == nil && k != nil {
+	st.Fingerprint = Fingerprint(sess.credential())
+	st.Fresh = sess.servable(e.Now(), e.Profile.MinTTL)
+	if k, ok, err := e.apiKeyRecord().loadOrReplace(e); err == nil && ok {
 		st.APIKeyID, st.APIKeyExpiresAt = k.ID, k.ExpiresAt
 	}
 	for _, reg := range e.Profile.Registries {
-		if u, err := e.loadRegistryUser(e.registryUserKey(reg.Host)); err == nil && u != nil {
-			st.RegistryUsers = append(st.RegistryUsers, RegistryUserStatus{Host: reg.Host, Username: u.Name, ExpiresAt: u.ExpiresAt})
+		host := reg.Host
+		if host == "" {
+			if host, _, _ = e.knownRegistryHost(reg); host == "" {
+				continue
+			}
+		}
+		if u, ok, err := e.registryUserRecord(host).loadOrReplace(e); err == nil && ok {
+			st.RegistryUsers = append(st.RegistryUsers, RegistryUserStatus{Host: host, Username: u.Name, ExpiresAt: u.ExpiresAt})
 		}
 	}
 	keys, _ := e.clusterKeys()

@@ -23,7 +23,7 @@ type Prompter func(ctx context.Context, prompt string, echo bool) (string, error
 // SecretSources looks for a secret in the order of SPEC §6: the environment,
 // the profile's command, the askpass program, then the terminal.
 type SecretSources struct {
-	// Getenv reads the environment (GCORE_PASSWORD, GCORE_OTP, GCORE_API_TOKEN).
+	// Getenv reads the environment (GCORE_PASSWORD, GCORE_OTP, GCORE_API_KEY, GCORE_API_TOKEN).
 	Getenv func(string) string
 	// PasswordCommand and OTPCommand are run through the shell; the first line
 	// of their stdout is the secret.
@@ -56,9 +56,25 @@ func (s SecretSources) OTP(ctx context.Context) (string, error) {
 		prompt: "Gcore one-time password: ", echo: true})
 }
 
-// APIToken returns a permanent Gcore API token for an api-token profile.
+// APITokenVars are the variables an api-token profile's login reads: GCORE_API_KEY is the name
+// gcore-go, gcore-python, Terraform v2 and gcore-cli read; GCORE_API_TOKEN is this helper's own.
+var APITokenVars = []string{"GCORE_API_KEY", "GCORE_API_TOKEN"}
+
+// APIToken returns a permanent Gcore API token for an api-token profile, from GCORE_API_KEY or
+// GCORE_API_TOKEN; both set to different tokens is an error rather than a guess.
 func (s SecretSources) APIToken(ctx context.Context) (string, error) {
-	return s.find(ctx, secretSpec{envVar: "GCORE_API_TOKEN", prompt: "Gcore API token: "})
+	spec := secretSpec{prompt: "Gcore API token: "}
+	if s.Getenv != nil {
+		key, token := s.Getenv(APITokenVars[0]), s.Getenv(APITokenVars[1])
+		if key != "" && token != "" && key != token {
+			return "", fmt.Errorf("%s and %s hold different tokens: unset one", APITokenVars[0], APITokenVars[1])
+		}
+		spec.envVar = APITokenVars[1]
+		if key != "" {
+			spec.envVar = APITokenVars[0]
+		}
+	}
+	return s.find(ctx, spec)
 }
 
 // Username asks for the login e-mail; only a human can supply it.

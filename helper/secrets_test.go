@@ -38,6 +38,7 @@ func TestSecretFromEnvChecked(t *testing.T) {
 			{"GCORE_PASSWORD", func(s SecretSources) (string, error) { return s.Password(t.Context(), "u@example.com") }},
 			{"GCORE_OTP", func(s SecretSources) (string, error) { return s.OTP(t.Context()) }},
 			{"GCORE_API_TOKEN", func(s SecretSources) (string, error) { return s.APIToken(t.Context()) }},
+			{"GCORE_API_KEY", func(s SecretSources) (string, error) { return s.APIToken(t.Context()) }},
 		} {
 			t.Run(tc.name+"/"+get.envVar, func(t *testing.T) {
 				// A command that would succeed shows the refusal does not fall through to it.
@@ -57,6 +58,35 @@ func TestSecretFromEnvChecked(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAPITokenVariables guards issue #11: an api-token login reads GCORE_API_KEY, the name
+// Gcore's own tools use, as well as GCORE_API_TOKEN, and refuses to pick between two different
+// tokens.
+func TestAPITokenVariables(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{"GCORE_API_KEY", map[string]string{"GCORE_API_KEY": "1_key"}, "1_key", ""},
+		{"GCORE_API_TOKEN", map[string]string{"GCORE_API_TOKEN": "2_tok"}, "2_tok", ""},
+		{"both, the same", map[string]string{"GCORE_API_KEY": "3_x", "GCORE_API_TOKEN": "3_x"}, "3_x", ""},
+		{"both, different", map[string]string{"GCORE_API_KEY": "4_a", "GCORE_API_TOKEN": "5_b"}, "",
+			"GCORE_API_KEY and GCORE_API_TOKEN hold different tokens: unset one"},
+		{"neither", nil, "", ErrNoSecret.Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := SecretSources{Getenv: func(k string) string { return tc.env[k] }}.APIToken(t.Context())
+			if got != tc.want || (err == nil) != (tc.wantErr == "") || (err != nil && err.Error() != tc.wantErr) {
+				t.Errorf("APIToken = %q, %v; want %q, %q", got, err, tc.want, tc.wantErr)
+			}
+			if err != nil && strings.ContainsAny(err.Error(), "0123456789") {
+				t.Errorf("the error shows a token: %v", err)
+			}
+		})
 	}
 }
 

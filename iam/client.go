@@ -21,11 +21,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -195,6 +193,10 @@ func (cr Credentials) String() string {
 type Tokens struct {
 	Access  string
 	Refresh string
+	// IssuedAt is when IAM answered, by its own clock (the Date header),
+	// zero when it sent none. Gcore's JWTs carry no iat, so this with the
+	// access token's exp is its lifetime, whatever this machine's clock says.
+	IssuedAt time.Time
 }
 
 // String keeps the tokens out of accidental %v formatting.
@@ -225,41 +227,17 @@ func (c *Client) Login(ctx context.Context, cr Credentials) (Tokens, error) {
 // Refresh exchanges a refresh token for a new pair. Gcore refresh tokens are
 // single-use, so the request is sent again only when the connection could not
 // be made or the server answered 429. After a 5xx, a timeout, a reset or a
-// truncated answer it returns an UnavailableError at once, and the caller must
-// assume the refresh token may have been spent.
-//
-// commit runs at most once, when the connection to IAM is ready and before a
-// byte of the request is written: there the caller takes the token out of its
-// store, so that a crash at any later point cannot leave a spent token behind,
-// while a failure to connect (refused, timed out, an untrusted certificate, a
-// proxy saying no) leaves it where it was. If commit fails, nothing is sent
-// and Refresh returns commit's error. Callers can tell whether commit ran by
-// whether it was called.
-func (c *Client) Refresh(ctx context.Context, refresh string, commit func() error) (Tokens, error) {
+// truncated answer it returns an UnavailableError at once: the token may or
+// may not have been spent, which only another try can tell (IAM refuses a
+// spent one with 401, ErrTokenRejected).
+func (c *Client) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	return c.tokens(ctx, request{
 		op: opRefresh, method: http.MethodPost, path: "/iam/auth/jwt/refresh",
 		body: struct {
 			Refresh string `json:"refresh"`
 		}{refresh},
-		resend: false, secrets: []string{refresh}, beforeSend: once(commit),
+		resend: false, secrets: []string{refresh},
 	})
-}
-
-// once makes f run at most once, returning its first result ever after: the
-// transport may try a request on a second connection when the first closed
-// before anything was written.
-func once(f func() error) func() error {
-	if f == nil {
-		return nil
-	}
-	var (
-		done sync.Once
-		err  error
-	)
-	return func() error {
-		done.Do(func() { err = f() })
-		return err
-	}
 }
 
 // SwitchAccount exchanges an access token for tokens of another account
@@ -413,7 +391,8 @@ func (c *Client) tokens(ctx context.Context, r request) (Tokens, error) {
 	if err := json.Unmarshal(res.body, &t); err != nil || t.Access == "" || t.Refresh == "" {
 		return Tokens{}, malformed(r.op, res.status, "want a json object with access and refresh tokens")
 	}
-	return Tokens{Access: t.Access, Refresh: t.Refresh}, nil
+	issued, _ := http.ParseTime(res.header.Get("Date"))
+	return Tokens{Access: t.Access, Refresh: t.Refresh, IssuedAt: issued}, nil
 }
 
 // Operation names, as they start error messages; the Cloud ones are in
@@ -443,9 +422,6 @@ type request struct {
 	// timeout, a reset after sending or a truncated answer ends the call with
 	// an UnavailableError.
 	resend bool
-	// beforeSend, when set, runs once the connection is ready and before the
-	// request is written; if it fails, the request is not sent.
-	beforeSend func() error
 	// secrets are scrubbed from anything the server says before it becomes
 	// part of an error message.
 	secrets []string
@@ -477,10 +453,7 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 			retry     bool
 			certError *tls.CertificateVerificationError
 		)
-		var notSent *notSentError
 		switch {
-		case errors.As(err, &notSent):
-			return res, notSent.err
 		case errors.As(err, &certError):
 			// Trying again cannot make the certificate trusted.
 			return res, untrusted(r.op, c.base.Host, certError)
@@ -499,7 +472,7 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 				wait = after
 			}
 			retry = r.resend
-			err = &UnavailableError{Status: res.status, op: r.op}
+			err = &UnavailableError{Status: res.status, RequestID: requestID(res, r.secrets), op: r.op}
 		case res.status >= 200 && res.status < 300:
 			return res, nil
 		default:
@@ -549,26 +522,8 @@ func (c *Client) send(ctx context.Context, r request, payload []byte, attempt in
 	if r.authorization != "" {
 		req.Header.Set("Authorization", r.authorization)
 	}
-	var prepErr error
-	if r.beforeSend != nil {
-		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			// Called on the connection the request is about to be written to.
-			GotConn: func(info httptrace.GotConnInfo) {
-				if prepErr = r.beforeSend(); prepErr != nil {
-					cancel()
-					info.Conn.Close()
-				}
-			},
-		}))
-	}
 	start := c.now()
 	resp, err := c.http.Do(req)
-	if prepErr != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		return response{}, &notSentError{prepErr}
-	}
 	if err != nil {
 		c.debugf("iam: %s %s attempt %d: no response after %s", r.method, r.path, attempt, c.now().Sub(start))
 		return response{}, err
@@ -583,12 +538,6 @@ func (c *Client) send(ctx context.Context, r request, payload []byte, attempt in
 	}
 	return res, nil
 }
-
-// notSentError carries the error of a request's beforeSend, which stopped
-// the request before it was written.
-type notSentError struct{ err error }
-
-func (e *notSentError) Error() string { return e.err.Error() }
 
 // dialFailed reports whether a transport error proves the request never left
 // this machine: the connection was never established.

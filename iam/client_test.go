@@ -98,7 +98,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	target, targetHits := serve(t, reply(200, tokensBody))
 	srv, hits := serve(t, reply(http.StatusTemporaryRedirect, "", "Location", target.URL+"/iam/auth/jwt/refresh"))
 	c, _ := newTestClient(t, srv.URL, Options{})
-	_, err := c.Refresh(testCtx(t), refreshJWT, nil)
+	_, err := c.Refresh(testCtx(t), refreshJWT)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTemporaryRedirect {
 		t.Fatalf("Refresh() = %v, want an APIError with status 307", err)
@@ -117,7 +117,7 @@ type seenRequest struct {
 func capture(t *testing.T, got *seenRequest, answer http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		*got = seenRequest{
-			Method: r.Method, Path: r.URL.Path, Authorization: r.Header.Get("Authorization"),
+			Method: r.Method, Path: r.URL.RequestURI(), Authorization: r.Header.Get("Authorization"),
 			ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent"),
 		}
 		b, _ := io.ReadAll(r.Body)
@@ -151,7 +151,7 @@ func runRequestCases(t *testing.T, tests []requestCase) {
 			if status == 0 {
 				status = 200
 			}
-			srv, _ := serve(t, capture(t, &seen, reply(status, tt.answer)))
+			srv, _ := serve(t, capture(t, &seen, reply(status, tt.answer, "Date", serverDate.Format(http.TimeFormat))))
 			c, _ := newTestClient(t, srv.URL+"/", Options{UserAgent: tt.ua})
 			got, err := tt.call(testCtx(t), c)
 			if err != nil {
@@ -167,8 +167,12 @@ func runRequestCases(t *testing.T, tests []requestCase) {
 	}
 }
 
+// serverDate is the Date header of runRequestCases' answers: IAM's clock, not the test's.
+var serverDate = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+
 func TestRequests(t *testing.T) {
-	wantTokens := Tokens{Access: accessJWT, Refresh: refreshJWT}
+	// The pair carries when IAM issued it by IAM's clock, for the token's lifetime.
+	wantTokens := Tokens{Access: accessJWT, Refresh: refreshJWT, IssuedAt: serverDate}
 	runRequestCases(t, []requestCase{
 		{
 			name: "login without otp",
@@ -195,7 +199,7 @@ func TestRequests(t *testing.T) {
 		},
 		{
 			name:   "refresh",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Refresh(ctx, refreshJWT, nil) },
+			call:   func(ctx context.Context, c *Client) (any, error) { return c.Refresh(ctx, refreshJWT) },
 			answer: tokensBody, want: wantTokens,
 			seen: seenRequest{
 				Method: "POST", Path: "/iam/auth/jwt/refresh", ContentType: "application/json", Accept: "application/json",
@@ -779,7 +783,7 @@ func TestNoDeadlineBoundsTheWait(t *testing.T) {
 
 // notResent are the calls that must not reach the server twice: a refresh
 // token is single use, each minted API token counts against the cap, and a
-// registry user's secret is shown only by the call that created or renewed it.
+// registry user's secret is shown only by the call that created it.
 var notResent = []struct {
 	name string
 	call call
@@ -787,7 +791,6 @@ var notResent = []struct {
 	{"refresh", callRefresh},
 	{"create api token", callCreateToken},
 	{"create registry user", callCreateRegistryUser},
-	{"refresh registry user secret", callRefreshRegistrySecret},
 }
 
 // TestNotResent guards the calls in notResent: once the request may have
@@ -1048,7 +1051,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		"login": callLogin, "refresh": callRefresh, "switch": callSwitch, "me": callMe, "me api key": callMeAPIKey,
 		"create api token": callCreateToken, "delete api token": callDeleteToken,
 		"list registries": callListRegistries, "create registry user": callCreateRegistryUser,
-		"refresh registry user secret": callRefreshRegistrySecret, "delete registry user": callDeleteRegistryUser,
+		"list projects": callListProjects, "list regions": callListRegions, "delete registry user": callDeleteRegistryUser,
 		"list clusters": callListClusters, "cluster config": callClusterConfig,
 	}
 	for _, status := range statuses {
@@ -1077,7 +1080,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	t.Run("create registry user succeeds", func(t *testing.T) {
 		srv, _ := serve(t, reply(201, registryUserBody))
 		c, rec := newTestClient(t, srv.URL, Options{})
-		u, err := c.CreateRegistryUser(testCtx(t), accessJWT, 1, 2, 3, RegistryUserRequest{Name: "laptop", DurationDays: 1})
+		u, err := c.CreateRegistryUser(testCtx(t), bearerAuth, 1, 2, 3, RegistryUserRequest{Name: "laptop", DurationDays: 1})
 		if err != nil || u.Secret != testRegistrySecret {
 			t.Fatalf("CreateRegistryUser() = %v, %v; want the new user", u, err)
 		}
@@ -1086,7 +1089,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	t.Run("cluster config succeeds", func(t *testing.T) {
 		srv, _ := serve(t, reply(200, clusterConfigBody(nil)))
 		c, rec := newTestClient(t, srv.URL, Options{})
-		cc, err := c.ClusterConfig(testCtx(t), accessJWT, 1, 2, "prod")
+		cc, err := c.ClusterConfig(testCtx(t), bearerAuth, 1, 2, "prod")
 		if err != nil || string(cc.ClientKeyPEM) != string(clusterKeyPEM) {
 			t.Fatalf("ClusterConfig() = %v, %v; want the config", cc, err)
 		}
@@ -1139,63 +1142,4 @@ func TestPing(t *testing.T) {
 	if _, err := c.Ping(context.Background()); !errors.As(err, &unavailable) {
 		t.Fatalf("Ping of a closed server: %v, want an UnavailableError", err)
 	}
-}
-
-// TestRefreshCommitsOnceConnected guards SPEC §4 (the refresh token leaves the store before it
-// is sent, and never twice) and issue #5 item 3: commit runs once per call, after the connection
-// is up and before IAM sees a byte; not at all when no connection is made; and a failing commit
-// stops the request.
-func TestRefreshCommitsOnceConnected(t *testing.T) {
-	t.Run("before the request, once across a 429", func(t *testing.T) {
-		var commits atomic.Int32
-		seenAfterCommit := true
-		check := func(w http.ResponseWriter, r *http.Request) {
-			seenAfterCommit = seenAfterCommit && commits.Load() == 1
-		}
-		srv, n := serve(t,
-			func(w http.ResponseWriter, r *http.Request) { check(w, r); reply(429, `{}`, "Retry-After", "0")(w, r) },
-			func(w http.ResponseWriter, r *http.Request) { check(w, r); reply(200, tokensBody)(w, r) })
-		c, _ := newTestClient(t, srv.URL, Options{})
-		if _, err := c.Refresh(testCtx(t), refreshJWT, func() error { commits.Add(1); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if commits.Load() != 1 || n.Load() != 2 || !seenAfterCommit {
-			t.Errorf("commits %d, requests %d, every request after the commit: %v; want 1, 2, true", commits.Load(), n.Load(), seenAfterCommit)
-		}
-	})
-	t.Run("no connection, no commit", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dead := "http://" + ln.Addr().String()
-		ln.Close()
-		tls := httptest.NewTLSServer(reply(200, tokensBody))
-		t.Cleanup(tls.Close)
-		for name, url := range map[string]string{"refused": dead, "untrusted certificate": tls.URL} {
-			c, _ := newTestClient(t, url, Options{})
-			committed := false
-			if _, err := c.Refresh(testCtx(t), refreshJWT, func() error { committed = true; return nil }); err == nil {
-				t.Fatalf("%s: Refresh succeeded", name)
-			}
-			if committed {
-				t.Errorf("%s: commit ran though no connection was made", name)
-			}
-		}
-	})
-	t.Run("a failing commit stops the request", func(t *testing.T) {
-		srv, n := serve(t, reply(200, tokensBody))
-		c, rec := newTestClient(t, srv.URL, Options{})
-		errDisk := errors.New("disk full")
-		_, err := c.Refresh(testCtx(t), refreshJWT, func() error { return errDisk })
-		if !errors.Is(err, errDisk) {
-			t.Errorf("Refresh = %v, want the commit's error", err)
-		}
-		if n.Load() != 0 {
-			t.Errorf("IAM saw %d requests, want none", n.Load())
-		}
-		if waits, _ := rec.recorded(); len(waits) != 0 {
-			t.Errorf("retried after a failed commit (waits %v)", waits)
-		}
-	})
 }

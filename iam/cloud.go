@@ -16,12 +16,13 @@ import (
 
 // Operation names of the Cloud calls, as they start error messages.
 const (
-	opListRegistries      = "cloud list registries"
-	opCreateRegistryUser  = "cloud create registry user"
-	opRefreshRegistryUser = "cloud refresh registry user secret"
-	opDeleteRegistryUser  = "cloud delete registry user"
-	opListClusters        = "cloud list clusters"
-	opClusterConfig       = "cloud cluster config"
+	opListRegistries     = "cloud list registries"
+	opCreateRegistryUser = "cloud create registry user"
+	opDeleteRegistryUser = "cloud delete registry user"
+	opListClusters       = "cloud list clusters"
+	opListProjects       = "cloud list projects"
+	opListRegions        = "cloud list regions"
+	opClusterConfig      = "cloud cluster config"
 )
 
 // maxRegistryUserName is the Cloud API's limit on a registry user's name.
@@ -38,9 +39,9 @@ type Registry struct {
 
 // ListRegistries returns the container registries of a project in a region,
 // which is how a registry configured by name is resolved to its id.
-func (c *Client) ListRegistries(ctx context.Context, access string, projectID, regionID int64) ([]Registry, error) {
+func (c *Client) ListRegistries(ctx context.Context, authorization string, projectID, regionID int64) ([]Registry, error) {
 	r := request{op: opListRegistries, method: http.MethodGet, path: fmt.Sprintf("/cloud/v1/registries/%d/%d", projectID, regionID), resend: true}
-	res, err := c.cloudDo(ctx, access, r, pathID{"project", projectID}, pathID{"region", regionID})
+	res, err := c.cloudDo(ctx, authorization, r, pathID{"project", projectID}, pathID{"region", regionID})
 	if err != nil {
 		return nil, err
 	}
@@ -62,15 +63,17 @@ type RegistryUserRequest struct {
 }
 
 // RegistryUser is a registry user with its secret, which the server shows only
-// when it creates the user or renews the secret.
+// when it creates the user.
 type RegistryUser struct {
 	ID int64
 	// Name is the full docker username, "r_<…>+<name>".
 	Name string
 	// Secret is the docker password.
-	Secret    string
-	ExpiresAt time.Time
-	ReadOnly  bool
+	Secret string
+	// CreatedAt is zero when the server does not say; with ExpiresAt, both
+	// by the server's clock, it gives the user's lifetime.
+	CreatedAt, ExpiresAt time.Time
+	ReadOnly             bool
 }
 
 // String keeps the secret out of accidental %v formatting.
@@ -84,7 +87,7 @@ func (u RegistryUser) String() string {
 // once), so like Refresh the request is sent again only when the connection
 // could not be made or the server answered 429; after a 5xx, a timeout, a
 // reset or a truncated answer it returns an UnavailableError at once.
-func (c *Client) CreateRegistryUser(ctx context.Context, access string, projectID, regionID, registryID int64, r RegistryUserRequest) (RegistryUser, error) {
+func (c *Client) CreateRegistryUser(ctx context.Context, authorization string, projectID, regionID, registryID int64, r RegistryUserRequest) (RegistryUser, error) {
 	if !validRegistryUserName(r.Name) {
 		return RegistryUser{}, fmt.Errorf("%s: invalid user name %q: want 1 to %d characters a-z and 0-9", opCreateRegistryUser, r.Name, maxRegistryUserName)
 	}
@@ -100,7 +103,7 @@ func (c *Client) CreateRegistryUser(ctx context.Context, access string, projectI
 		}{r.Name, r.DurationDays, r.ReadOnly},
 		resend: false,
 	}
-	res, err := c.cloudDo(ctx, access, req, pathID{"project", projectID}, pathID{"region", regionID}, pathID{"registry", registryID})
+	res, err := c.cloudDo(ctx, authorization, req, pathID{"project", projectID}, pathID{"region", regionID}, pathID{"registry", registryID})
 	if err != nil {
 		return RegistryUser{}, err
 	}
@@ -114,38 +117,15 @@ func (c *Client) CreateRegistryUser(ctx context.Context, access string, projectI
 	return u, nil
 }
 
-// RefreshRegistryUserSecret gives registry user userID a new secret and
-// returns it with its expiry; the old secret stops working. The answer is the
-// only place the new secret appears, so the request is never sent again once
-// it may have reached the server (see CreateRegistryUser). The result's ID is
-// userID; its Name is empty when the server leaves it out.
-func (c *Client) RefreshRegistryUserSecret(ctx context.Context, access string, projectID, regionID, registryID, userID int64) (RegistryUser, error) {
-	req := request{
-		op: opRefreshRegistryUser, method: http.MethodPost,
-		path:   fmt.Sprintf("%s/%d/refresh_secret", registryUsersPath(projectID, regionID, registryID), userID),
-		resend: false,
-	}
-	res, err := c.cloudDo(ctx, access, req, pathID{"project", projectID}, pathID{"region", regionID}, pathID{"registry", registryID}, pathID{"user", userID})
-	if err != nil {
-		return RegistryUser{}, err
-	}
-	u, err := parseRegistryUser(res.body)
-	if err != nil {
-		return RegistryUser{}, malformed(req.op, res.status, err.Error())
-	}
-	u.ID = userID
-	return u, nil
-}
-
 // DeleteRegistryUser deletes registry user userID. Deleting is idempotent, so
 // it is retried like Me, and a user that is already gone (404) is not an error.
-func (c *Client) DeleteRegistryUser(ctx context.Context, access string, projectID, regionID, registryID, userID int64) error {
+func (c *Client) DeleteRegistryUser(ctx context.Context, authorization string, projectID, regionID, registryID, userID int64) error {
 	req := request{
 		op: opDeleteRegistryUser, method: http.MethodDelete,
 		path:   fmt.Sprintf("%s/%d", registryUsersPath(projectID, regionID, registryID), userID),
 		resend: true,
 	}
-	_, err := c.cloudDo(ctx, access, req, pathID{"project", projectID}, pathID{"region", regionID}, pathID{"registry", registryID}, pathID{"user", userID})
+	_, err := c.cloudDo(ctx, authorization, req, pathID{"project", projectID}, pathID{"region", regionID}, pathID{"registry", registryID}, pathID{"user", userID})
 	// A retry after a lost 204 lands here too.
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -179,9 +159,9 @@ type Cluster struct {
 
 // ListClusters returns the Managed Kubernetes clusters of a project in a
 // region.
-func (c *Client) ListClusters(ctx context.Context, access string, projectID, regionID int64) ([]Cluster, error) {
+func (c *Client) ListClusters(ctx context.Context, authorization string, projectID, regionID int64) ([]Cluster, error) {
 	r := request{op: opListClusters, method: http.MethodGet, path: fmt.Sprintf("/cloud/v2/k8s/clusters/%d/%d", projectID, regionID), resend: true}
-	res, err := c.cloudDo(ctx, access, r, pathID{"project", projectID}, pathID{"region", regionID})
+	res, err := c.cloudDo(ctx, authorization, r, pathID{"project", projectID}, pathID{"region", regionID})
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +195,7 @@ func (cc ClusterConfig) String() string {
 
 // ClusterConfig fetches the config of cluster name; a cluster that does not
 // exist matches ErrNotFound.
-func (c *Client) ClusterConfig(ctx context.Context, access string, projectID, regionID int64, name string) (ClusterConfig, error) {
+func (c *Client) ClusterConfig(ctx context.Context, authorization string, projectID, regionID int64, name string) (ClusterConfig, error) {
 	// PathEscape keeps a slash inside one segment; a dot segment would still
 	// climb out of it at any server that cleans paths.
 	if name == "" || name == "." || name == ".." {
@@ -226,7 +206,7 @@ func (c *Client) ClusterConfig(ctx context.Context, access string, projectID, re
 		path:   fmt.Sprintf("/cloud/v2/k8s/clusters/%d/%d/%s/config", projectID, regionID, url.PathEscape(name)),
 		resend: true,
 	}
-	res, err := c.cloudDo(ctx, access, r, pathID{"project", projectID}, pathID{"region", regionID})
+	res, err := c.cloudDo(ctx, authorization, r, pathID{"project", projectID}, pathID{"region", regionID})
 	if err != nil {
 		return ClusterConfig{}, err
 	}
@@ -237,26 +217,91 @@ func (c *Client) ClusterConfig(ctx context.Context, access string, projectID, re
 	return cc, nil
 }
 
+// Project is a Cloud project.
+type Project struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Region is a Cloud region. Regions have no "name": Terraform provider v0
+// matches a region name against DisplayName ("Luxembourg-2").
+type Region struct {
+	ID          int64  `json:"id"`
+	DisplayName string `json:"display_name"`
+	Slug        string `json:"slug"` // "luxembourg-2"
+}
+
+// ListProjects returns the projects of the credential's account, which is
+// how a project configured by name is resolved to its id.
+func (c *Client) ListProjects(ctx context.Context, authorization string) ([]Project, error) {
+	return listAll(ctx, c, authorization, opListProjects, "/cloud/v1/projects", func(p Project) bool { return p.ID > 0 })
+}
+
+// ListRegions returns the Cloud regions, which is how a region configured by
+// name is resolved to its id.
+func (c *Client) ListRegions(ctx context.Context, authorization string) ([]Region, error) {
+	return listAll(ctx, c, authorization, opListRegions, "/cloud/v1/regions", func(r Region) bool { return r.ID > 0 })
+}
+
+// listPage is how many items listAll asks for at a time.
+const listPage = 1000
+
+// maxListPages bounds a list that never ends (a server that ignores offset).
+const maxListPages = 100
+
+// listAll reads a paged Cloud list ({"count": total, "results": [...]},
+// limit and offset in the query) to its end. valid checks each item.
+func listAll[T any](ctx context.Context, c *Client, authorization, op, path string, valid func(T) bool) ([]T, error) {
+	var all []T
+	for page := 0; page < maxListPages; page++ {
+		r := request{op: op, method: http.MethodGet, path: fmt.Sprintf("%s?limit=%d&offset=%d", path, listPage, len(all)), resend: true}
+		res, err := c.cloudDo(ctx, authorization, r)
+		if err != nil {
+			return nil, err
+		}
+		var v struct {
+			Count   int  `json:"count"`
+			Results *[]T `json:"results"`
+		}
+		if json.Unmarshal(res.body, &v) != nil || v.Results == nil {
+			return nil, malformed(op, res.status, "want a json object with a results list")
+		}
+		for _, item := range *v.Results {
+			if !valid(item) {
+				return nil, malformed(op, res.status, "want an id for every item")
+			}
+		}
+		all = append(all, *v.Results...)
+		if len(*v.Results) == 0 || len(all) >= v.Count {
+			return all, nil
+		}
+	}
+	return nil, malformed(op, 200, fmt.Sprintf("the list did not end within %d pages", maxListPages))
+}
+
 // pathID is an id that goes into a Cloud path, named for the error message.
 type pathID struct {
 	name string
 	id   int64
 }
 
-// cloudDo sends a Cloud request with a JWT access token, after checking what
-// the path is built from: a zero id is a caller's bug that the server would
-// answer with a puzzling 404.
-func (c *Client) cloudDo(ctx context.Context, access string, r request, ids ...pathID) (response, error) {
-	if access == "" {
-		return response{}, fmt.Errorf("%s: empty access token", r.op)
+// cloudDo sends a Cloud request with authorization, the whole header value
+// of the profile's own credential: BearerAuthorization of a JWT access token
+// or APIKeyAuthorization of a permanent API token (Cloud refuses an API token
+// sent as Bearer). It first checks what the path is built from: a zero id is
+// a caller's bug that the server would answer with a puzzling 404.
+func (c *Client) cloudDo(ctx context.Context, authorization string, r request, ids ...pathID) (response, error) {
+	scheme, secret, _ := strings.Cut(authorization, " ")
+	if secret == "" || (scheme != "Bearer" && scheme != "APIKey") {
+		return response{}, fmt.Errorf("%s: want a Bearer or APIKey authorization", r.op)
 	}
 	for _, p := range ids {
 		if p.id <= 0 {
 			return response{}, fmt.Errorf("%s: invalid %s id %d", r.op, p.name, p.id)
 		}
 	}
-	r.authorization = BearerAuthorization(access)
-	r.secrets = []string{access}
+	r.authorization = authorization
+	r.secrets = []string{secret}
 	r.cloud = true
 	return c.do(ctx, r)
 }
@@ -302,14 +347,15 @@ func parseClusters(body []byte) ([]Cluster, error) {
 	return clusters, nil
 }
 
-// parseRegistryUser reads the answer to creating a user or renewing its
-// secret; the caller checks the id and name it needs.
+// parseRegistryUser reads the answer to creating a user; the caller checks
+// the id and name it needs.
 func parseRegistryUser(body []byte) (RegistryUser, error) {
 	var v struct {
 		ID        int64  `json:"id"`
 		Name      string `json:"name"`
 		Secret    string `json:"secret"`
 		ExpiresAt string `json:"expires_at"`
+		CreatedAt string `json:"created_at"`
 		ReadOnly  bool   `json:"read_only"`
 	}
 	if json.Unmarshal(body, &v) != nil {
@@ -318,11 +364,17 @@ func parseRegistryUser(body []byte) (RegistryUser, error) {
 	if v.Secret == "" {
 		return RegistryUser{}, errors.New("want a secret")
 	}
-	exp, err := parseTime(v.ExpiresAt)
-	if err != nil {
+	u := RegistryUser{ID: v.ID, Name: v.Name, Secret: v.Secret, ReadOnly: v.ReadOnly}
+	var err error
+	if u.ExpiresAt, err = parseTime(v.ExpiresAt); err != nil {
 		return RegistryUser{}, fmt.Errorf("expires_at: %w", err)
 	}
-	return RegistryUser{ID: v.ID, Name: v.Name, Secret: v.Secret, ExpiresAt: exp, ReadOnly: v.ReadOnly}, nil
+	if v.CreatedAt != "" {
+		if u.CreatedAt, err = parseTime(v.CreatedAt); err != nil {
+			return RegistryUser{}, fmt.Errorf("created_at: %w", err)
+		}
+	}
+	return u, nil
 }
 
 // parseClusterConfig reads a cluster config. Its "config" field, a whole

@@ -23,6 +23,9 @@ const (
 	testUser     = 9
 )
 
+// bearerAuth is the Authorization a password profile sends to Cloud.
+var bearerAuth = "Bearer " + accessJWT
+
 // registryUserBody is a good answer to CreateRegistryUser, as Gcore shapes it.
 const registryUserBody = `{"id":9,"name":"r_1000503-76+laptop","secret":"` + testRegistrySecret + `",` +
 	`"expires_at":"2026-01-03T15:04:05.123456+00:00","read_only":true,"duration":1,"created_at":"2026-01-02T15:04:05.123456+00:00"}`
@@ -62,31 +65,36 @@ var wantClusterConfig = ClusterConfig{
 }
 
 func callListRegistries(ctx context.Context, c *Client) error {
-	_, err := c.ListRegistries(ctx, accessJWT, testProject, testRegion)
+	_, err := c.ListRegistries(ctx, bearerAuth, testProject, testRegion)
 	return err
 }
 
 func callCreateRegistryUser(ctx context.Context, c *Client) error {
-	_, err := c.CreateRegistryUser(ctx, accessJWT, testProject, testRegion, testRegistry, RegistryUserRequest{Name: "laptop", DurationDays: 1, ReadOnly: true})
+	_, err := c.CreateRegistryUser(ctx, bearerAuth, testProject, testRegion, testRegistry, RegistryUserRequest{Name: "laptop", DurationDays: 1, ReadOnly: true})
 	return err
 }
 
-func callRefreshRegistrySecret(ctx context.Context, c *Client) error {
-	_, err := c.RefreshRegistryUserSecret(ctx, accessJWT, testProject, testRegion, testRegistry, testUser)
+func callListProjects(ctx context.Context, c *Client) error {
+	_, err := c.ListProjects(ctx, bearerAuth)
+	return err
+}
+
+func callListRegions(ctx context.Context, c *Client) error {
+	_, err := c.ListRegions(ctx, bearerAuth)
 	return err
 }
 
 func callDeleteRegistryUser(ctx context.Context, c *Client) error {
-	return c.DeleteRegistryUser(ctx, accessJWT, testProject, testRegion, testRegistry, testUser)
+	return c.DeleteRegistryUser(ctx, bearerAuth, testProject, testRegion, testRegistry, testUser)
 }
 
 func callListClusters(ctx context.Context, c *Client) error {
-	_, err := c.ListClusters(ctx, accessJWT, testProject, testRegion)
+	_, err := c.ListClusters(ctx, bearerAuth, testProject, testRegion)
 	return err
 }
 
 func callClusterConfig(ctx context.Context, c *Client) error {
-	_, err := c.ClusterConfig(ctx, accessJWT, testProject, testRegion, "prod")
+	_, err := c.ClusterConfig(ctx, bearerAuth, testProject, testRegion, "prod")
 	return err
 }
 
@@ -97,7 +105,8 @@ var cloudCalls = []struct {
 }{
 	{"cloud list registries", callListRegistries},
 	{"cloud create registry user", callCreateRegistryUser},
-	{"cloud refresh registry user secret", callRefreshRegistrySecret},
+	{"cloud list projects", callListProjects},
+	{"cloud list regions", callListRegions},
 	{"cloud delete registry user", callDeleteRegistryUser},
 	{"cloud list clusters", callListClusters},
 	{"cloud cluster config", callClusterConfig},
@@ -105,11 +114,11 @@ var cloudCalls = []struct {
 
 func TestCloudRequests(t *testing.T) {
 	get := func(path string) seenRequest {
-		return seenRequest{Method: "GET", Path: path, Authorization: "Bearer " + accessJWT, Accept: "application/json", UserAgent: "gcore-credential-helper"}
+		return seenRequest{Method: "GET", Path: path, Authorization: bearerAuth, Accept: "application/json", UserAgent: "gcore-credential-helper"}
 	}
 	const usersPath = "/cloud/v1/registries/1000503/76/1186668/users"
 	post := func(path string, body map[string]any) seenRequest {
-		r := seenRequest{Method: "POST", Path: path, Authorization: "Bearer " + accessJWT, Accept: "application/json", UserAgent: "gcore-credential-helper", Body: body}
+		r := seenRequest{Method: "POST", Path: path, Authorization: bearerAuth, Accept: "application/json", UserAgent: "gcore-credential-helper", Body: body}
 		if body != nil {
 			r.ContentType = "application/json"
 		}
@@ -124,7 +133,7 @@ func TestCloudRequests(t *testing.T) {
 		{
 			name: "list registries",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.ListRegistries(ctx, accessJWT, testProject, testRegion)
+				return c.ListRegistries(ctx, bearerAuth, testProject, testRegion)
 			},
 			answer: `{"count": 2, "results": [` +
 				`{"id": 1186668, "name": "my-registry", "url": "registry.luxembourg-2.cloud.gcore.dev/1000503-1186668-76-my-registry/",` +
@@ -139,7 +148,7 @@ func TestCloudRequests(t *testing.T) {
 		{
 			name: "list no registries",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.ListRegistries(ctx, accessJWT, testProject, testRegion)
+				return c.ListRegistries(ctx, bearerAuth, testProject, testRegion)
 			},
 			answer: `{"count": 0, "results": []}`, want: []Registry{},
 			seen: get("/cloud/v1/registries/1000503/76"),
@@ -147,11 +156,11 @@ func TestCloudRequests(t *testing.T) {
 		{
 			name: "create read-only registry user",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.CreateRegistryUser(ctx, accessJWT, testProject, testRegion, testRegistry, RegistryUserRequest{Name: "laptop", DurationDays: 1, ReadOnly: true})
+				return c.CreateRegistryUser(ctx, bearerAuth, testProject, testRegion, testRegistry, RegistryUserRequest{Name: "laptop", DurationDays: 1, ReadOnly: true})
 			},
 			status: 201, answer: registryUserBody,
 			want: RegistryUser{
-				ID: 9, Name: "r_1000503-76+laptop", Secret: testRegistrySecret,
+				ID: 9, Name: "r_1000503-76+laptop", Secret: testRegistrySecret, CreatedAt: time.Date(2026, 1, 2, 15, 4, 5, 123456000, time.UTC),
 				ExpiresAt: time.Date(2026, 1, 3, 15, 4, 5, 123456000, time.UTC), ReadOnly: true,
 			},
 			seen: post(usersPath, map[string]any{"name": "laptop", "duration": 1.0, "read_only": true}),
@@ -159,42 +168,48 @@ func TestCloudRequests(t *testing.T) {
 		{
 			name: "create read-write registry user with the longest name",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.CreateRegistryUser(ctx, accessJWT, testProject, testRegion, testRegistry, RegistryUserRequest{Name: "a234567890123456", DurationDays: 30})
+				return c.CreateRegistryUser(ctx, bearerAuth, testProject, testRegion, testRegistry, RegistryUserRequest{Name: "a234567890123456", DurationDays: 30})
 			},
 			status: 201, answer: `{"id": 10, "name": "r_1000503-76+a234567890123456", "secret": "s", "expires_at": "2026-02-01T15:04:05Z", "read_only": false}`,
 			want: RegistryUser{ID: 10, Name: "r_1000503-76+a234567890123456", Secret: "s", ExpiresAt: time.Date(2026, 2, 1, 15, 4, 5, 0, time.UTC)},
 			seen: post(usersPath, map[string]any{"name": "a234567890123456", "duration": 30.0, "read_only": false}),
 		},
 		{
-			name: "refresh registry user secret",
+			name: "list registries with an API token: sent as APIKey, not Bearer",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.RefreshRegistryUserSecret(ctx, accessJWT, testProject, testRegion, testRegistry, testUser)
+				return c.ListRegistries(ctx, "APIKey 42_secret", testProject, testRegion)
 			},
-			answer: `{"id": 9, "name": "r_1000503-76+laptop", "secret": "new", "expires_at": "2026-01-04T15:04:05", "read_only": true, "duration": 1}`,
-			want:   RegistryUser{ID: 9, Name: "r_1000503-76+laptop", Secret: "new", ExpiresAt: time.Date(2026, 1, 4, 15, 4, 5, 0, time.UTC), ReadOnly: true},
-			seen:   post(usersPath+"/9/refresh_secret", nil),
+			answer: `{"count": 0, "results": []}`,
+			want:   []Registry{},
+			seen:   seenRequest{Method: "GET", Path: "/cloud/v1/registries/1000503/76", Authorization: "APIKey 42_secret", Accept: "application/json", UserAgent: "gcore-credential-helper"},
 		},
 		{
-			name: "refresh registry user secret answered with the secret alone",
-			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.RefreshRegistryUserSecret(ctx, accessJWT, testProject, testRegion, testRegistry, testUser)
-			},
-			answer: `{"secret": "new", "expires_at": "2026-01-04T17:04:05.5+02:00"}`,
-			want:   RegistryUser{ID: 9, Secret: "new", ExpiresAt: time.Date(2026, 1, 4, 15, 4, 5, 500_000_000, time.UTC)},
-			seen:   post(usersPath+"/9/refresh_secret", nil),
+			name: "list projects, one page",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.ListProjects(ctx, bearerAuth) },
+			answer: `{"count": 2, "results": [{"id": 1000503, "name": "default", "client_id": 1001, "is_default": true},` +
+				` {"id": 7, "name": "staging"}]}`,
+			want: []Project{{ID: 1000503, Name: "default"}, {ID: 7, Name: "staging"}},
+			seen: get("/cloud/v1/projects?limit=1000&offset=0"),
+		},
+		{
+			name:   "list regions",
+			call:   func(ctx context.Context, c *Client) (any, error) { return c.ListRegions(ctx, bearerAuth) },
+			answer: `{"count": 1, "results": [{"id": 76, "display_name": "Luxembourg-2", "slug": "luxembourg-2", "keystone_name": "ED-10"}]}`,
+			want:   []Region{{ID: 76, DisplayName: "Luxembourg-2", Slug: "luxembourg-2"}},
+			seen:   get("/cloud/v1/regions?limit=1000&offset=0"),
 		},
 		{
 			name: "delete registry user",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return nil, c.DeleteRegistryUser(ctx, accessJWT, testProject, testRegion, testRegistry, testUser)
+				return nil, c.DeleteRegistryUser(ctx, bearerAuth, testProject, testRegion, testRegistry, testUser)
 			},
 			status: 204,
-			seen:   seenRequest{Method: "DELETE", Path: usersPath + "/9", Authorization: "Bearer " + accessJWT, Accept: "application/json", UserAgent: "gcore-credential-helper"},
+			seen:   seenRequest{Method: "DELETE", Path: usersPath + "/9", Authorization: bearerAuth, Accept: "application/json", UserAgent: "gcore-credential-helper"},
 		},
 		{
 			name: "list clusters",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.ListClusters(ctx, accessJWT, testProject, testRegion)
+				return c.ListClusters(ctx, bearerAuth, testProject, testRegion)
 			},
 			answer: `{"count": 2, "results": [{"name": "prod", "status": "Provisioned", "version": "v1.31.1", "pools": [{"name": "p1"}]},` +
 				` {"name": "new", "status": "Creating"}]}`,
@@ -204,7 +219,7 @@ func TestCloudRequests(t *testing.T) {
 		{
 			name: "cluster config",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.ClusterConfig(ctx, accessJWT, testProject, testRegion, "prod")
+				return c.ClusterConfig(ctx, bearerAuth, testProject, testRegion, "prod")
 			},
 			answer: clusterConfigBody(nil), want: wantClusterConfig,
 			seen: get("/cloud/v2/k8s/clusters/1000503/76/prod/config"),
@@ -212,7 +227,7 @@ func TestCloudRequests(t *testing.T) {
 		{
 			name: "cluster config with a ca bundle, unpadded and wrapped base64, a pkcs8 key and no creation time",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.ClusterConfig(ctx, accessJWT, testProject, testRegion, "prod")
+				return c.ClusterConfig(ctx, bearerAuth, testProject, testRegion, "prod")
 			},
 			answer: clusterConfigBody(map[string]any{
 				"cluster_ca_certificate": bundle, "client_key": wrapped, "created_at": nil, "expires_at": "2028-01-02T15:04:05+00:00",
@@ -246,7 +261,7 @@ func TestClusterNameEscaped(t *testing.T) {
 				reply(200, clusterConfigBody(nil))(w, r)
 			})
 			c, _ := newTestClient(t, srv.URL, Options{})
-			if _, err := c.ClusterConfig(testCtx(t), accessJWT, 1, 2, name); err != nil {
+			if _, err := c.ClusterConfig(testCtx(t), bearerAuth, 1, 2, name); err != nil {
 				t.Fatal(err)
 			}
 			if got != want {
@@ -262,30 +277,31 @@ func TestCloudInvalidArgumentsSendNothing(t *testing.T) {
 	type args = func(context.Context, *Client) error
 	user := func(name string, days int) args {
 		return func(ctx context.Context, c *Client) error {
-			return errOf(c.CreateRegistryUser(ctx, accessJWT, 1, 2, 3, RegistryUserRequest{Name: name, DurationDays: days}))
+			return errOf(c.CreateRegistryUser(ctx, bearerAuth, 1, 2, 3, RegistryUserRequest{Name: name, DurationDays: days}))
 		}
 	}
 	cluster := func(name string) args {
-		return func(ctx context.Context, c *Client) error { return errOf(c.ClusterConfig(ctx, accessJWT, 1, 2, name)) }
+		return func(ctx context.Context, c *Client) error { return errOf(c.ClusterConfig(ctx, bearerAuth, 1, 2, name)) }
 	}
 	const badName = "want 1 to 16 characters a-z and 0-9"
 	tests := []struct {
 		call args
 		msg  string
 	}{
-		{func(ctx context.Context, c *Client) error { return errOf(c.ListRegistries(ctx, accessJWT, 0, 2)) }, "cloud list registries: invalid project id 0"},
-		{func(ctx context.Context, c *Client) error { return errOf(c.ListRegistries(ctx, "", 1, 2)) }, "cloud list registries: empty access token"},
-		{func(ctx context.Context, c *Client) error { return errOf(c.ListClusters(ctx, accessJWT, 1, -2)) }, "cloud list clusters: invalid region id -2"},
+		{func(ctx context.Context, c *Client) error { return errOf(c.ListRegistries(ctx, bearerAuth, 0, 2)) }, "cloud list registries: invalid project id 0"},
+		{func(ctx context.Context, c *Client) error { return errOf(c.ListRegistries(ctx, "", 1, 2)) }, "cloud list registries: want a Bearer or APIKey authorization"},
+		{func(ctx context.Context, c *Client) error { return errOf(c.ListClusters(ctx, bearerAuth, 1, -2)) }, "cloud list clusters: invalid region id -2"},
 		{func(ctx context.Context, c *Client) error {
-			return errOf(c.CreateRegistryUser(ctx, accessJWT, 1, 2, 0, RegistryUserRequest{Name: "laptop", DurationDays: 1}))
+			return errOf(c.CreateRegistryUser(ctx, bearerAuth, 1, 2, 0, RegistryUserRequest{Name: "laptop", DurationDays: 1}))
 		}, "cloud create registry user: invalid registry id 0"},
+		{func(ctx context.Context, c *Client) error { return errOf(c.ListRegistries(ctx, accessJWT, 1, 2)) },
+			"cloud list registries: want a Bearer or APIKey authorization"},
+		{func(ctx context.Context, c *Client) error { return errOf(c.ListProjects(ctx, "Bearer ")) },
+			"cloud list projects: want a Bearer or APIKey authorization"},
+		{func(ctx context.Context, c *Client) error { return c.DeleteRegistryUser(ctx, bearerAuth, 0, 2, 3, 4) }, "cloud delete registry user: invalid project id 0"},
+		{func(ctx context.Context, c *Client) error { return c.DeleteRegistryUser(ctx, bearerAuth, 1, 2, 3, -4) }, "cloud delete registry user: invalid user id -4"},
 		{func(ctx context.Context, c *Client) error {
-			return errOf(c.RefreshRegistryUserSecret(ctx, accessJWT, 1, 2, 3, 0))
-		}, "cloud refresh registry user secret: invalid user id 0"},
-		{func(ctx context.Context, c *Client) error { return c.DeleteRegistryUser(ctx, accessJWT, 0, 2, 3, 4) }, "cloud delete registry user: invalid project id 0"},
-		{func(ctx context.Context, c *Client) error { return c.DeleteRegistryUser(ctx, accessJWT, 1, 2, 3, -4) }, "cloud delete registry user: invalid user id -4"},
-		{func(ctx context.Context, c *Client) error {
-			return errOf(c.ClusterConfig(ctx, accessJWT, 1, 0, "prod"))
+			return errOf(c.ClusterConfig(ctx, bearerAuth, 1, 0, "prod"))
 		}, "cloud cluster config: invalid region id 0"},
 		{user("", 1), `cloud create registry user: invalid user name "": ` + badName},
 		{user("a2345678901234567", 1), `cloud create registry user: invalid user name "a2345678901234567": ` + badName},
@@ -431,11 +447,38 @@ func TestCloudErrors(t *testing.T) {
 			handler: reply(201, `{"id": 9, "name": "r_1000503-76+laptop", "secret": "`+testRegistrySecret+`", "expires_at": null}`),
 			as:      &UnavailableError{Status: 201}, msg: malformedUser + "expires_at: want an RFC 3339 timestamp",
 		},
+		// Issue #11: support asks for the request id, so it is kept, from the body or the
+		// header (where Cloud sends it is not documented); the server's own words tell a missing
+		// permission from a quota.
 		{
-			name: "refreshed secret with a bad expiry", call: callRefreshRegistrySecret,
-			handler: reply(200, `{"secret": "`+testRegistrySecret+`", "expires_at": "tomorrow"}`),
+			name: "forbidden by a quota, with a request id in the body", call: callCreateRegistryUser,
+			handler: reply(403, `{"exception_class": "ForbiddenError", "message": "Registry user quota exceeded.", "request_id": "req-8f3a2c"}`),
+			is:      ErrForbidden,
+			msg:     "cloud create registry user: forbidden (403): registry user quota exceeded (request id req-8f3a2c)",
+		},
+		{
+			name: "400 with a request id in a header", call: callCreateRegistryUser,
+			handler: reply(400, `{"message": "Bad name."}`, "X-Request-ID", "abc-123"),
+			as:      &APIError{Status: 400, Message: "bad name", RequestID: "abc-123"},
+			msg:     "cloud create registry user: bad name (400 Bad Request) (request id abc-123)",
+		},
+		{
+			name: "503 with a request id", call: callCreateRegistryUser,
+			handler: reply(503, `{"request_id": "r1"}`),
+			as:      &UnavailableError{Status: 503, RequestID: "r1"},
+			msg:     "cloud create registry user: server unavailable: 503 Service Unavailable (request id r1)",
+		},
+		{
+			name: "a request id that is not a plain token is left out", call: callListClusters,
+			handler: reply(404, `{"message": "Nope.", "request_id": "evil\nline"}`),
+			is:      ErrNotFound,
+			msg:     "cloud list clusters: not found (404): nope",
+		},
+		{
+			name: "project without an id", call: callListProjects,
+			handler: reply(200, `{"count": 1, "results": [{"name": "default"}]}`),
 			as:      &UnavailableError{Status: 200},
-			msg:     "cloud refresh registry user secret: server unavailable: 200 OK: malformed response: expires_at: want an RFC 3339 timestamp",
+			msg:     "cloud list projects: server unavailable: 200 OK: malformed response: want an id for every item",
 		},
 		{
 			name: "registries without results", call: callListRegistries,
@@ -537,9 +580,20 @@ func TestCloudRetry(t *testing.T) {
 			wantHits: 3, wantWaits: []time.Duration{200 * ms, time.Second},
 		},
 		{
-			name: "refresh registry user secret 429 is retried", call: callRefreshRegistrySecret,
-			handlers: []http.HandlerFunc{reply(429, ``), reply(200, registryUserBody)},
-			wantHits: 2, wantWaits: []time.Duration{200 * ms},
+			// A list longer than a page is read to its end, each page asked from where the last
+			// one stopped.
+			name: "projects over two pages", call: callListProjects,
+			handlers: []http.HandlerFunc{
+				reply(200, `{"count": 3, "results": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}`),
+				func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Query().Get("offset") != "2" {
+						http.Error(w, "wrong offset "+r.URL.RawQuery, http.StatusBadRequest)
+						return
+					}
+					reply(200, `{"count": 3, "results": [{"id": 3, "name": "c"}]}`)(w, r)
+				},
+			},
+			wantHits: 2,
 		},
 		{
 			name: "delete registry user 503 then 204", call: callDeleteRegistryUser,

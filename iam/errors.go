@@ -31,9 +31,10 @@ var (
 	// ErrForbidden: an account switch was refused (403 or 404): the user is
 	// not a member of that account; or creating or deleting an API token was
 	// refused (403): the user or their role may not manage tokens there; or a
-	// Cloud call was refused (403): the user's role may not do that in that
-	// project.
-	ErrForbidden = errors.New("no access to that account")
+	// Cloud call was refused (403), which Gcore answers for a missing
+	// permission and for a quota or capacity limit alike: the error carries
+	// the server's own words, which tell the two apart.
+	ErrForbidden = errors.New("forbidden")
 	// ErrNotFound: a Cloud call named something that does not exist (404): a
 	// project, region, registry, registry user or cluster.
 	ErrNotFound = errors.New("not found")
@@ -76,7 +77,9 @@ type UnavailableError struct {
 	Status int
 	// Err is the underlying cause, nil for a plain 5xx.
 	Err error
-	op  string
+	// RequestID is the server's id of the request, when it gave one.
+	RequestID string
+	op        string
 }
 
 func (e *UnavailableError) Error() string {
@@ -91,7 +94,7 @@ func (e *UnavailableError) Error() string {
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
-	return s
+	return s + requestIDSuffix(e.RequestID)
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
@@ -108,7 +111,9 @@ type APIError struct {
 	// Message is what the error body said, cleaned up and truncated; empty
 	// when it said nothing readable.
 	Message string
-	op      string
+	// RequestID is the server's id of the request, when it gave one.
+	RequestID string
+	op        string
 }
 
 func (e *APIError) Error() string {
@@ -116,17 +121,60 @@ func (e *APIError) Error() string {
 	if msg == "" {
 		msg = "unexpected response"
 	}
-	return prefix(e.op) + ": " + msg + " (" + statusText(e.Status) + ")"
+	return prefix(e.op) + ": " + msg + " (" + statusText(e.Status) + ")" + requestIDSuffix(e.RequestID)
 }
 
 // kindError is a refusal with a known meaning: errors.Is matches its sentinel,
 // and the message keeps the server's words.
 type kindError struct {
-	op, text string
-	kind     error
+	op, text  string
+	requestID string
+	kind      error
 }
 
-func (e *kindError) Error() string { return prefix(e.op) + ": " + e.text }
+func (e *kindError) Error() string {
+	return prefix(e.op) + ": " + e.text + requestIDSuffix(e.requestID)
+}
+
+// requestIDSuffix ends a message with the server's request id, which Gcore
+// support asks for.
+func requestIDSuffix(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (request id " + id + ")"
+}
+
+// maxRequestID bounds a request id taken into a message.
+const maxRequestID = 64
+
+// requestID finds the server's id of the request: a "request_id" in the
+// JSON body or an X-Request-ID header. Whether and where Cloud sends one is
+// not documented, so both are read, and anything that is not a plain token
+// of letters, digits and - _ . :, or that holds one of the request's
+// secrets, is ignored.
+func requestID(res response, secrets []string) string {
+	var v struct {
+		RequestID any `json:"request_id"`
+	}
+	id := ""
+	if json.Unmarshal(res.body, &v) == nil {
+		id, _ = v.RequestID.(string)
+	}
+	if id == "" && res.header != nil {
+		id = res.header.Get("X-Request-ID")
+	}
+	if id == "" || len(id) > maxRequestID || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != "" {
+		return ""
+	}
+	for _, s := range secrets {
+		if s != "" && (strings.Contains(id, s) || strings.Contains(s, id)) {
+			return ""
+		}
+	}
+	return id
+}
+
 func (e *kindError) Unwrap() error { return e.kind }
 
 // prefix starts an error message: the operation, which names its service
@@ -181,9 +229,9 @@ func failure(r request, res response) error {
 	case res.status == http.StatusConflict && r.cloud:
 		e = kindError{text: "conflict (409)", kind: ErrConflict}
 	default:
-		return &APIError{Status: res.status, Message: msg, op: r.op}
+		return &APIError{Status: res.status, Message: msg, RequestID: requestID(res, r.secrets), op: r.op}
 	}
-	e.op = r.op
+	e.op, e.requestID = r.op, requestID(res, r.secrets)
 	if msg != "" {
 		e.text += ": " + msg
 	}

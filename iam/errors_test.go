@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,6 +68,30 @@ func FuzzServerMessage(f *testing.F) {
 		if len(secret) >= 8 && !strings.ContainsAny(secret, ":;[]…. \t") && !strings.ContainsFunc(secret, unicode.IsControl) &&
 			strings.Contains(body, secret) && strings.Contains(got, secret) {
 			t.Errorf("message %q contains the secret %q", got, secret)
+		}
+	})
+}
+
+// FuzzRequestID: what the server calls its request id reaches a message only as a short plain
+// token, and never when it holds (or is part of) a secret of the request.
+func FuzzRequestID(f *testing.F) {
+	f.Add(`{"request_id": "req-8f3a2c"}`, "", "secret-token")
+	f.Add(`{"request_id": 7}`, "abc", "x")
+	f.Add(`{}`, "abc-123", "abc-123")
+	f.Add(`{"request_id": "a\nb"}`, "", "")
+	f.Fuzz(func(t *testing.T, body, header, secret string) {
+		res := response{body: []byte(body), header: http.Header{"X-Request-Id": {header}}}
+		id := requestID(res, []string{secret})
+		if id == "" {
+			return
+		}
+		if len(id) > maxRequestID || strings.ContainsFunc(id, func(r rune) bool {
+			return !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:", r)
+		}) {
+			t.Errorf("request id %q is not a plain short token", id)
+		}
+		if secret != "" && strings.Contains(id, secret) {
+			t.Errorf("request id %q holds the secret %q", id, secret)
 		}
 	})
 }

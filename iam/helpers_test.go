@@ -184,7 +184,7 @@ func callLogin(ctx context.Context, c *Client) error {
 }
 
 func callRefresh(ctx context.Context, c *Client) error {
-	_, err := c.Refresh(ctx, refreshJWT, nil)
+	_, err := c.Refresh(ctx, refreshJWT)
 	return err
 }
 

@@ -34,80 +34,106 @@ func runKube(a *app, in *invocation) error {
 	if a.profile == "" {
 		a.profile = profile // --profile still wins over the kubeconfig extension
 	}
-	eng, _, _, err := a.engine(overrides{signals: helper.Signals{KubeInteractive: info.Interactive}})
+	minTTL, err := in.duration("min-ttl")
 	if err != nil {
 		return err
 	}
-	minTTL := eng.Profile.MinTTL
-	opts := helper.GetOptions{MinTTL: minTTL}
+	eng, _, _, err := a.engine(overrides{Overrides: config.Overrides{MinTTL: minTTL}, signals: helper.Signals{KubeInteractive: info.Interactive}})
+	if err != nil {
+		return err
+	}
+	opts := helper.GetOptions{MinTTL: eng.Profile.MinTTL}
 	var st protocol.ExecCredentialStatus
 	if cluster != nil {
+		if err := clusterDefaults(cluster, eng.Profile); err != nil {
+			return err
+		}
 		cred, err := eng.Cluster(a.ctx, *cluster, opts)
 		if err != nil {
 			return err
 		}
 		st = protocol.ExecCredentialStatus{ClientCertificateData: string(cred.ClientCertPEM),
-			ClientKeyData: string(cred.ClientKeyPEM), ExpirationTimestamp: cred.ExpiresAt}
+			ClientKeyData: string(cred.ClientKeyPEM), ExpirationTimestamp: cred.RenewAt}
 	} else {
 		tok, err := eng.Token(a.ctx, opts)
 		if err != nil {
 			return err
 		}
-		st.Token = tok.Value
-		if !tok.ExpiresAt.IsZero() {
-			// kubectl re-asks once this passes, while the token still has min_ttl left.
-			st.ExpirationTimestamp = tok.ExpiresAt.Add(-minTTL)
-		}
+		// kubectl re-asks once RenewAt passes, while the token still has min_ttl left.
+		st.Token, st.ExpirationTimestamp = tok.Value, tok.RenewAt
 	}
 	return protocol.WriteExecCredential(a.stdout, info.APIVersion, st)
 }
 
 // kubeCluster reads the Managed Kubernetes cluster to answer for from the
 // flags, else from the kubeconfig cluster's exec extension that kubectl
-// passes with provideClusterInfo (keys cluster, project_id, region_id and
-// profile, which it also returns); a nil cluster means "the access token".
+// passes with provideClusterInfo (keys cluster, project_id or project_name,
+// region_id or region_name, and profile, which it also returns); a nil
+// cluster means "the access token". A project or region given neither way
+// is the profile's (see clusterDefaults).
 func kubeCluster(in *invocation, info protocol.ExecInfo) (cluster *helper.ClusterRef, profile string, err error) {
-	name := in.str("cluster")
-	project, err := in.int64("project-id")
-	if err != nil {
-		return nil, "", err
-	}
-	region, err := in.int64("region-id")
-	if err != nil {
-		return nil, "", err
+	ref := helper.ClusterRef{Name: in.str("cluster"),
+		Scope: helper.Scope{ProjectName: in.str("project-name"), RegionName: in.str("region-name")}}
+	for _, f := range []struct {
+		flag string
+		dst  *int64
+	}{{"project-id", &ref.ProjectID}, {"region-id", &ref.RegionID}} {
+		n, err := in.int64(f.flag)
+		if err != nil {
+			return nil, "", err
+		}
+		if n != nil {
+			*f.dst = *n
+		}
 	}
 	if ext := info.Cluster; ext != nil && ext.Config != nil {
 		str := func(k string) string { s, _ := ext.Config[k].(string); return s }
-		num := func(k string) *int64 {
+		num := func(k string) int64 {
 			switch v := ext.Config[k].(type) {
 			case float64:
-				n := int64(v)
-				return &n
+				return int64(v)
 			case string:
 				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-					return &n
+					return n
 				}
 			}
-			return nil
+			return 0
 		}
-		if name == "" {
-			name = str("cluster")
+		if ref.Name == "" {
+			ref.Name = str("cluster")
 		}
-		if project == nil {
-			project = num("project_id")
+		if ref.ProjectID == 0 && ref.ProjectName == "" {
+			ref.ProjectID, ref.ProjectName = num("project_id"), str("project_name")
 		}
-		if region == nil {
-			region = num("region_id")
+		if ref.RegionID == 0 && ref.RegionName == "" {
+			ref.RegionID, ref.RegionName = num("region_id"), str("region_name")
 		}
 		profile = str("profile")
 	}
-	if name == "" && project == nil && region == nil {
+	if ref.Name == "" {
+		if ref.Scope != (helper.Scope{}) {
+			return nil, "", usagef("--project-id, --region-id and their names go with --cluster")
+		}
 		return nil, profile, nil
 	}
-	if name == "" || project == nil || region == nil {
-		return nil, "", usagef("a cluster needs --cluster, --project-id and --region-id (or the same keys in the kubeconfig exec extension)")
+	return &ref, profile, nil
+}
+
+// clusterDefaults gives c the profile's project and region (project_id,
+// region_id, GCORE_CLOUD_PROJECT_ID, GCORE_CLOUD_REGION_ID) where it names
+// none, and checks that it names both.
+func clusterDefaults(c *helper.ClusterRef, p config.Profile) error {
+	if c.ProjectID == 0 && c.ProjectName == "" {
+		c.ProjectID = p.ProjectID
 	}
-	return &helper.ClusterRef{Name: name, ProjectID: *project, RegionID: *region}, profile, nil
+	if c.RegionID == 0 && c.RegionName == "" {
+		c.RegionID = p.RegionID
+	}
+	if !c.Complete() {
+		return usagef("cluster %q needs a project and a region: --project-id (or --project-name) and --region-id (or --region-name), "+
+			"the same keys in the kubeconfig exec extension, or GCORE_CLOUD_PROJECT_ID and GCORE_CLOUD_REGION_ID", c.Name)
+	}
+	return nil
 }
 
 func isDockerVerb(v string) bool {
@@ -211,14 +237,16 @@ func (a *app) dockerGet(serverURL string) error {
 	if err != nil {
 		return err
 	}
-	reg := a.registryFor(eng)
-	if c, ok, err := reg.Get(host); err != nil {
+	if c, ok, err := a.registryFor(eng).Get(host); err != nil {
 		return err
 	} else if ok {
 		return protocol.WriteDockerCredentials(a.stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: c.Username, Secret: c.Secret})
 	}
 	opts := helper.GetOptions{MinTTL: eng.Profile.MinTTL}
-	if reg, ok := eng.Profile.RegistryFor(host); ok {
+	if reg, ok, err := eng.Registry(a.ctx, host); err != nil {
+		a.fail(err)
+		return errDockerNotFound
+	} else if ok {
 		login, err := eng.RegistryLogin(a.ctx, reg, opts)
 		if err != nil {
 			// docker reads only the sentinel; the reason goes to the terminal.
@@ -358,10 +386,7 @@ func (a *app) git(action string) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	out := protocol.GitCredential{}
-	if !tok.ExpiresAt.IsZero() {
-		out.PasswordExpiry = tok.ExpiresAt.Add(-eng.Profile.MinTTL)
-	}
+	out := protocol.GitCredential{PasswordExpiry: tok.RenewAt}
 	if req.HasCapability("authtype") {
 		out.AuthType, out.Credential, out.Ephemeral = tok.Kind, tok.Value, true
 	} else {
@@ -397,26 +422,6 @@ func (a *app) gitConfig(key string) func() string {
 	}
 }
 
-// exportVars is the environment other Gcore tools read (SPEC §8.5). Never
-// the refresh token.
-func exportVars(p config.Profile, tok helper.Token) []protocol.EnvVar {
-	if tok.Kind == helper.KindAPIKey {
-		return []protocol.EnvVar{
-			{Name: "GCORE_API_KEY", Value: tok.Value},
-			{Name: "GCORE_PERMANENT_TOKEN", Value: tok.Value},
-			{Name: "GCORE_BASE_URL", Value: p.BaseURL},
-		}
-	}
-	vars := []protocol.EnvVar{
-		{Name: "GCORE_CUSTOM_HEADERS", Value: "Authorization: " + tok.Authorization()},
-		{Name: "GCORE_ACCESS_TOKEN", Value: tok.Value},
-	}
-	if !tok.ExpiresAt.IsZero() {
-		vars = append(vars, protocol.EnvVar{Name: "GCORE_TOKEN_EXPIRES_AT", Value: tok.ExpiresAt.UTC().Format(time.RFC3339)})
-	}
-	return append(vars, protocol.EnvVar{Name: "GCORE_BASE_URL", Value: p.BaseURL})
-}
-
 func (a *app) exportToken(in *invocation) (config.Profile, helper.Token, error) {
 	minTTL, err := in.duration("min-ttl")
 	if err != nil {
@@ -443,12 +448,8 @@ func runExport(a *app, in *invocation) error {
 	if err != nil {
 		return err
 	}
-	return protocol.WriteExport(a.stdout, format, exportVars(p, tok))
+	return protocol.WriteExport(a.stdout, format, helper.ExportVars(p, tok))
 }
-
-// nestVar marks a child of exec; an exec inside it would hand out a second
-// session's token over the first one's, so it is refused.
-const nestVar = "GCORE_CREDENTIAL_HELPER_PROFILE"
 
 // runExec runs a command with the exported environment and exits with its
 // status. Secrets go only into the child's environment, never onto its
@@ -457,7 +458,7 @@ func runExec(a *app, in *invocation) error {
 	if len(in.args) == 0 {
 		return usagef("exec needs a command: exec [--] CMD ARGS…")
 	}
-	if p := a.getenv(nestVar); p != "" {
+	if p := a.getenv(helper.NestVar); p != "" {
 		return fmt.Errorf("refusing to nest: already inside 'gcore-credential-helper exec' for profile %q", p)
 	}
 	path, err := exec.LookPath(in.args[0])
@@ -468,28 +469,9 @@ func runExec(a *app, in *invocation) error {
 	if err != nil {
 		return err
 	}
-	return runChild(a, path, in.args, childEnv(a.env, p, tok))
-}
-
-// childEnv is env with the exported variables replaced: values a shell got
-// from an earlier export (say of a JWT profile) must not sit next to this
-// profile's (say an API key) for the child to pick the wrong one.
-func childEnv(env []string, p config.Profile, tok helper.Token) []string {
-	// Every name export can set, for either kind of token.
-	stale := map[string]bool{nestVar: true}
-	for _, kind := range []string{helper.KindBearer, helper.KindAPIKey} {
-		for _, v := range exportVars(p, helper.Token{Kind: kind, ExpiresAt: time.Unix(1, 0)}) {
-			stale[v.Name] = true
-		}
+	if tool, ok := helper.APIKeyOnlyTool(path); ok && tok.Kind != helper.KindAPIKey {
+		return usagef("%s authenticates only with an API key, and profile %q holds a session: "+
+			"run '%s exec --api-key -- %s …' for a short-lived key minted from it", tool, p.Name, programName, in.args[0])
 	}
-	out := make([]string, 0, len(env)+8)
-	for _, kv := range env {
-		if name, _, _ := strings.Cut(kv, "="); !stale[name] {
-			out = append(out, kv)
-		}
-	}
-	for _, v := range exportVars(p, tok) {
-		out = append(out, v.Name+"="+v.Value)
-	}
-	return append(out, nestVar+"="+p.Name)
+	return runChild(a, path, in.args, helper.ChildEnv(a.env, p, tok))
 }

@@ -37,8 +37,11 @@ func commands() []*command {
 		{name: "kube", summary: "kubectl exec credential plugin: print an ExecCredential", run: runKube,
 			flags: []flagSpec{
 				{long: "cluster", placeholder: "NAME", help: "a Gcore Managed Kubernetes cluster: answer with its client certificate"},
-				{long: "project-id", placeholder: "ID", help: "the cluster's project"},
-				{long: "region-id", placeholder: "ID", help: "the cluster's region"},
+				{long: "project-id", placeholder: "ID", help: "the cluster's project (env GCORE_CLOUD_PROJECT_ID)"},
+				{long: "region-id", placeholder: "ID", help: "the cluster's region (env GCORE_CLOUD_REGION_ID)"},
+				{long: "project-name", placeholder: "NAME", help: "the cluster's project, by name"},
+				{long: "region-name", placeholder: "NAME", help: "the cluster's region, by display name or slug"},
+				{long: "min-ttl", placeholder: "DURATION", help: "never hand kubectl a credential with less life left"},
 			},
 			example: "  # in a kubeconfig user:\n  exec:\n    apiVersion: client.authentication.k8s.io/v1\n    command: gcore-credential-helper\n    args: [kube]\n    interactiveMode: IfAvailable"},
 		{name: "docker", args: "<get|store|erase|list|version>", maxArgs: 1, summary: "docker credential helper (also as docker-credential-gcore)", run: runDockerCommand,
@@ -59,8 +62,10 @@ func commands() []*command {
 			flags: []flagSpec{
 				{long: "write", help: "apply it: idempotent, backs the file up before changing it"},
 				{long: "cluster", placeholder: "NAME", help: "kubectl: also the cluster and a context for this Gcore Managed Kubernetes cluster"},
-				{long: "project-id", placeholder: "ID", help: "kubectl: the cluster's project"},
-				{long: "region-id", placeholder: "ID", help: "kubectl: the cluster's region"},
+				{long: "project-id", placeholder: "ID", help: "kubectl: the cluster's project (env GCORE_CLOUD_PROJECT_ID)"},
+				{long: "region-id", placeholder: "ID", help: "kubectl: the cluster's region (env GCORE_CLOUD_REGION_ID)"},
+				{long: "project-name", placeholder: "NAME", help: "kubectl: the cluster's project, by name"},
+				{long: "region-name", placeholder: "NAME", help: "kubectl: the cluster's region, by display name or slug"},
 			},
 			example: "  gcore-credential-helper setup kubectl\n  gcore-credential-helper setup git --write --profile work"},
 		{name: "completion", args: "<bash|zsh|fish>", maxArgs: 1, summary: "print a shell completion script", run: runCompletion,
@@ -117,25 +122,26 @@ func runLogin(a *app, in *invocation) error {
 	if err != nil {
 		return err
 	}
-	sess, err := eng.Login(a.ctx, helper.LoginOptions{})
+	res, err := eng.Login(a.ctx)
 	if err != nil {
 		return err
 	}
 	// The session is stored under a key made of the username and client id,
 	// so the file must say what this login used, or later calls miss it.
-	added, err := config.AddProfile(e.paths.ConfigFile, eng.Profile)
+	p, sess := res.Profile, res.Session
+	added, err := config.AddProfile(e.paths.ConfigFile, p)
 	changed := false
 	if err == nil && !added {
-		changed, err = config.UpdateProfile(e.paths.ConfigFile, eng.Profile)
+		changed, err = config.UpdateProfile(e.paths.ConfigFile, p)
 	}
 	if err != nil {
-		return fmt.Errorf("logged in, but could not save profile %q: %w", eng.Profile.Name, err)
+		return fmt.Errorf("logged in, but could not save profile %q: %w", p.Name, err)
 	}
 	switch {
 	case added:
-		fmt.Fprintf(a.stderr, "%s: saved profile %q in %s\n", programName, eng.Profile.Name, e.paths.ConfigFile)
+		fmt.Fprintf(a.stderr, "%s: saved profile %q in %s\n", programName, p.Name, e.paths.ConfigFile)
 	case changed:
-		fmt.Fprintf(a.stderr, "%s: updated profile %q in %s\n", programName, eng.Profile.Name, e.paths.ConfigFile)
+		fmt.Fprintf(a.stderr, "%s: updated profile %q in %s\n", programName, p.Name, e.paths.ConfigFile)
 	}
 	who := sess.Username
 	if who == "" {

@@ -60,6 +60,9 @@ func (a *app) setupKubectl(e *env, p config.Profile, cluster *helper.ClusterRef,
 	}
 	k := clientsetup.Kubectl{Kubeconfig: a.kubeconfig(), Command: self, Profile: profile}
 	if cluster != nil {
+		if err := clusterDefaults(cluster, p); err != nil {
+			return err
+		}
 		eng, _, err := a.engineFor(e, p, helper.Signals{})
 		if err != nil {
 			return err
@@ -68,8 +71,7 @@ func (a *app) setupKubectl(e *env, p config.Profile, cluster *helper.ClusterRef,
 		if err != nil {
 			return err
 		}
-		k.Args = []string{"--cluster", cluster.Name, "--project-id", strconv.FormatInt(cluster.ProjectID, 10),
-			"--region-id", strconv.FormatInt(cluster.RegionID, 10)}
+		k.Args = clusterArgs(*cluster)
 		k.Cluster = &clientsetup.KubeCluster{Name: cluster.Name, Server: cred.Host, CAPEM: cred.CACertPEM, Use: true}
 	}
 	if !write {
@@ -82,6 +84,21 @@ func (a *app) setupKubectl(e *env, p config.Profile, cluster *helper.ClusterRef,
 	}
 	a.reportSetup(k.Kubeconfig, changed, backup)
 	return nil
+}
+
+// clusterArgs are the kube flags that name cluster c in an exec stanza, by id
+// or by name as it was given.
+func clusterArgs(c helper.ClusterRef) []string {
+	args := []string{"--cluster", c.Name}
+	if c.ProjectID != 0 {
+		args = append(args, "--project-id", strconv.FormatInt(c.ProjectID, 10))
+	} else {
+		args = append(args, "--project-name", c.ProjectName)
+	}
+	if c.RegionID != 0 {
+		return append(args, "--region-id", strconv.FormatInt(c.RegionID, 10))
+	}
+	return append(args, "--region-name", c.RegionName)
 }
 
 func (a *app) setupDocker(p config.Profile, write bool) error {

@@ -39,7 +39,7 @@ func (a *app) loadConfig() (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	file, err := config.Load(paths.ConfigFile)
+	file, err := config.LoadPaths(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,9 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 		Profile: profile,
 		Store:   store,
 		Locker:  locker,
-		IAM:     client,
+		Auth:    client,
+		Keys:    client,
+		Cloud:   client,
 		Secrets: helper.SecretSources{
 			Getenv:          a.getenv,
 			PasswordCommand: profile.PasswordCommand,
@@ -101,6 +103,7 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 		Now:      a.now,
 		Hostname: hostname(),
 		Debugf:   a.debugf,
+		Notef:    a.notef,
 	}, backend, nil
 }
 
@@ -217,6 +220,11 @@ func (a *app) passphrase(prompt helper.Prompter) func(string, bool) (string, err
 		}
 		return pass, nil
 	}
+}
+
+// notef tells the user something worth knowing, on one line of stderr.
+func (a *app) notef(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "%s: note: %s\n", programName, fmt.Sprintf(format, args...))
 }
 
 func (a *app) debugf(format string, args ...any) {

@@ -1,6 +1,6 @@
 // Package tlv is the tiny tag-length-value encoding of the helper's own
-// files that are read on every cache hit (the session record, the store's
-// metadata, the config snapshot). It exists because encoding/json's first use
+// files that are read on every cache hit (the session record and the store's
+// metadata). It exists because encoding/json's first use
 // in a fresh process costs ~50 µs of page faults, a tenth of a cache hit.
 //
 // A record is a 4-byte magic (three letters and a version) followed by
