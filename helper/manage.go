@@ -30,7 +30,7 @@ func (e *Engine) Logout(ctx context.Context) error {
 	}
 	for _, reg := range e.Profile.Registries {
 		if reg.Host == "" {
-			if err := e.registryHostRecord(reg).delete(e); err != nil {
+			if err := e.registryPlaceRecord(reg).delete(e); err != nil {
 				return errors.Join(revokeErr, err)
 			}
 		}

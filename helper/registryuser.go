@@ -291,12 +291,12 @@ func (e *Engine) revokeRegistryUsers(ctx context.Context) error {
 	var errs []error
 	for _, reg := range e.Profile.Registries {
 		if reg.Host == "" {
-			host, ok, err := e.knownRegistryHost(reg)
+			p, ok, err := e.registryPlaceRecord(reg).loadOrReplace(e)
 			if err != nil || !ok {
 				errs = append(errs, err)
 				continue
 			}
-			reg.Host = host
+			reg = p.located(reg)
 		}
 		errs = append(errs, e.revokeRegistryUser(ctx, reg))
 	}
@@ -329,19 +329,76 @@ func (e *Engine) revokeRegistryUser(ctx context.Context, reg config.Registry) er
 	return r.delete(e)
 }
 
-// registryHostRecord caches the docker host of a registry entry that names
-// none, read from the registry's url.
-func (e *Engine) registryHostRecord(reg config.Registry) record[string] {
+// registryPlace is where a registry entry that names no host was found:
+// its docker host (from its url) and the ids its names resolved to, kept so
+// that neither is looked up again.
+type registryPlace struct {
+	Host                            string
+	ProjectID, RegionID, RegistryID int64
+}
+
+var registryPlaceMagic = [4]byte{'G', 'C', 'P', 1}
+
+const (
+	placeTagHost     = 1
+	placeTagProject  = 2
+	placeTagRegion   = 3
+	placeTagRegistry = 4
+)
+
+func (p registryPlace) encode() []byte {
+	w := tlv.NewWriter(registryPlaceMagic)
+	w.String(placeTagHost, p.Host)
+	w.Int(placeTagProject, p.ProjectID)
+	w.Int(placeTagRegion, p.RegionID)
+	w.Int(placeTagRegistry, p.RegistryID)
+	return w.Encoded()
+}
+
+func decodeRegistryPlace(data []byte) (registryPlace, error) {
+	var p registryPlace
+	err := tlv.Decode(data, registryPlaceMagic, func(tag byte, v []byte) error {
+		if tag == placeTagHost {
+			p.Host = string(v)
+			return nil
+		}
+		n, err := tlv.Int(tag, v)
+		switch tag {
+		case placeTagProject:
+			p.ProjectID = n
+		case placeTagRegion:
+			p.RegionID = n
+		case placeTagRegistry:
+			p.RegistryID = n
+		}
+		return err
+	})
+	if err == nil && (p.Host == "" || p.ProjectID <= 0 || p.RegionID <= 0 || p.RegistryID <= 0) {
+		err = errors.New("decode registry place: incomplete")
+	}
+	return p, err
+}
+
+// located is reg at its place: host and ids filled in.
+func (p registryPlace) located(reg config.Registry) config.Registry {
+	reg.Host, reg.ProjectID, reg.RegionID, reg.RegistryID = p.Host, p.ProjectID, p.RegionID, p.RegistryID
+	reg.ProjectName, reg.RegionName, reg.RegistryName = "", "", ""
+	return reg
+}
+
+func (e *Engine) registryPlaceRecord(reg config.Registry) record[registryPlace] {
 	which := "=" + reg.RegistryName
 	if reg.RegistryID != 0 {
 		which = strconv.FormatInt(reg.RegistryID, 10)
 	}
-	return record[string]{key: e.Key() + "/registry-host/" + registryScope(reg).key() + "/" + which, what: "registry host",
-		decode: func(b []byte) (string, error) { return string(b), nil }, encode: func(s string) []byte { return []byte(s) }}
+	return record[registryPlace]{key: e.Key() + "/registry-place/" + registryScope(reg).key() + "/" + which, what: "registry place",
+		decode: decodeRegistryPlace, encode: registryPlace.encode}
 }
 
+// knownRegistryHost is the host found for reg earlier, if any.
 func (e *Engine) knownRegistryHost(reg config.Registry) (string, bool, error) {
-	return e.registryHostRecord(reg).loadOrReplace(e)
+	p, ok, err := e.registryPlaceRecord(reg).loadOrReplace(e)
+	return p.Host, ok, err
 }
 
 // Registry returns the profile's registry entry that serves docker host.
@@ -356,7 +413,7 @@ func (e *Engine) Registry(ctx context.Context, host string) (config.Registry, bo
 		if reg.Host != "" {
 			continue
 		}
-		h, err := e.RegistryHost(ctx, reg)
+		located, err := e.locateRegistry(ctx, reg)
 		if err != nil {
 			var lr *LoginRequiredError
 			if errors.As(err, &lr) {
@@ -364,9 +421,8 @@ func (e *Engine) Registry(ctx context.Context, host string) (config.Registry, bo
 			}
 			return config.Registry{}, false, err
 		}
-		if h == host {
-			reg.Host = h
-			return reg, true, nil
+		if located.Host == host {
+			return located, true, nil
 		}
 	}
 	return config.Registry{}, false, nil
@@ -378,29 +434,36 @@ func (e *Engine) RegistryHost(ctx context.Context, reg config.Registry) (string,
 	if reg.Host != "" {
 		return reg.Host, nil
 	}
+	located, err := e.locateRegistry(ctx, reg)
+	return located.Host, err
+}
+
+// locateRegistry finds a hostless entry's registry with the Cloud API, once.
+func (e *Engine) locateRegistry(ctx context.Context, reg config.Registry) (config.Registry, error) {
 	if e.Key() == "" {
-		return "", e.loginRequired()
+		return config.Registry{}, e.loginRequired()
 	}
-	return serve(ctx, e, e.registryHostRecord(reg), renewal[string]{
-		usable: func(h string) bool { return h != "" },
-		fetch: func(ctx context.Context, _ string, _ bool) (string, error) {
+	p, err := serve(ctx, e, e.registryPlaceRecord(reg), renewal[registryPlace]{
+		usable: func(registryPlace) bool { return true },
+		fetch: func(ctx context.Context, _ registryPlace, _ bool) (registryPlace, error) {
 			sess, err := e.Token(ctx, GetOptions{MinTTL: time.Minute})
 			if err != nil {
-				return "", err
+				return registryPlace{}, err
 			}
 			s, err := e.resolve(ctx, sess.Authorization(), registryScope(reg))
 			if err != nil {
-				return "", err
+				return registryPlace{}, err
 			}
 			r, err := e.findRegistry(ctx, sess.Authorization(), s, reg)
 			if err != nil {
-				return "", err
+				return registryPlace{}, err
 			}
 			host, _, _ := strings.Cut(r.URL, "/")
 			if host = config.NormalizeHostOrEmpty(host); host == "" {
-				return "", fmt.Errorf("registry %q in %s has no usable url; set host in its configuration", r.Name, s)
+				return registryPlace{}, fmt.Errorf("registry %q in %s has no usable url; set host in its configuration", r.Name, s)
 			}
-			return host, nil
+			return registryPlace{Host: host, ProjectID: s.ProjectID, RegionID: s.RegionID, RegistryID: r.ID}, nil
 		},
 	})
+	return p.located(reg), err
 }

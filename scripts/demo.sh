@@ -18,7 +18,7 @@ url=$(cat "$work/url")
 export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$work/home/.cache" \
   XDG_DATA_HOME="$work/home/.local/share" DBUS_SESSION_BUS_ADDRESS=disabled: \
   GCORE_KEYRING_PASSPHRASE=demo-store-passphrase
-unset GCORE_PROFILE GCORE_CONFIG GCORE_BASE_URL GCORE_PASSWORD GCORE_API_TOKEN
+unset GCORE_PROFILE GCORE_CREDENTIAL_HELPER_CONFIG GCORE_BASE_URL GCORE_PASSWORD GCORE_API_TOKEN GCORE_API_KEY
 mkdir -p "$XDG_CONFIG_HOME/gcore-credential-helper"
 cat >"$XDG_CONFIG_HOME/gcore-credential-helper/config.toml" <<TOML
 [profiles.default]
