@@ -26,6 +26,7 @@ import (
 
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
+	"github.com/G-Core/gcore-credential-helper/internal/testkeyring"
 )
 
 // SPEC §11 targets.
@@ -124,6 +125,7 @@ func bench(ctx context.Context, o options, out io.Writer) (bool, error) {
 
 	b := &suite{out: out, work: work, rounds: o.rounds, storm: o.storm, rng: rand.New(rand.NewPCG(o.seed, 0))}
 	defer b.forgetStoreKeys()
+	defer b.cleanup()
 	if err := b.binaries(ctx, o); err != nil {
 		return false, err
 	}
@@ -139,6 +141,10 @@ func bench(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if err := b.direct.Run(ctx, login).Check(); err != nil {
 		return false, fmt.Errorf("gcore-credential-helper login: %w", err)
 	}
+	if err := b.desktopSandbox(ctx); err != nil {
+		fmt.Fprintf(out, "desktop: %v\n", err)
+		b.expect(false, "secret service: a desktop session to measure", "none", "gnome-keyring under dbus-run-session")
+	}
 
 	fmt.Fprintf(out, "helper:   %s\nbaseline: %s\nfake IAM: %s\n", b.bin, b.baseline, b.url)
 	phases := []struct {
@@ -147,8 +153,8 @@ func bench(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}{
 		{"cache hits, paired with the baseline", b.paired},
 		{"a cache hit while another process refreshes", b.hitUnderRefresh},
-		{fmt.Sprintf("%d processes at once on an expired access token", b.storm), b.refreshStorm},
-		{fmt.Sprintf("%d processes at once with no session", b.storm), b.loginStorm},
+		{fmt.Sprintf("%d processes at once on an expired access token, half with another XDG_CACHE_HOME", b.storm), b.refreshStorm},
+		{fmt.Sprintf("%d processes at once with no session, half with another XDG_CACHE_HOME", b.storm), b.loginStorm},
 	}
 	for _, p := range phases {
 		fmt.Fprintf(out, "\n== %s\n", p.name)
@@ -177,8 +183,58 @@ type suite struct {
 	sb     *harness.Sandbox
 	all    []*harness.Sandbox // every sandbox made, for cleanup
 
-	normalHit time.Duration // median of `get --format token` in the paired runs
-	checks    []check
+	desktop    *harness.Sandbox // whose store's key a real Secret Service keeps; nil when none runs
+	desktopEnv []string         // reaches that Secret Service
+	cleanups   []func()         // of the Secret Service, run when the bench ends
+	normalHit  time.Duration    // median of `get --format token` in the paired runs
+	checks     []check
+}
+
+// The bench is the Scope of the Secret Service it starts (testkeyring.Scope).
+func (b *suite) Helper() {}
+
+func (b *suite) TempDir() string {
+	dir, err := os.MkdirTemp(b.work, "keyring-")
+	if err != nil {
+		panic(err)
+	}
+	return dir
+}
+
+func (b *suite) Cleanup(f func()) { b.cleanups = append(b.cleanups, f) }
+
+func (b *suite) cleanup() {
+	for i := len(b.cleanups) - 1; i >= 0; i-- {
+		b.cleanups[i]()
+	}
+}
+
+// desktopSandbox sets up what most kubectl users have (SPEC §11, issue #9): a desktop session
+// with a real Secret Service (gnome-keyring under dbus-run-session) and `backend = "auto"`, no
+// passphrase anywhere, logged in. Its hits are measured next to the file store's.
+func (b *suite) desktopSandbox(ctx context.Context) error {
+	ss, err := testkeyring.StartSecretService(b)
+	if err != nil {
+		return err
+	}
+	sb, err := b.sandbox("desktop")
+	if err != nil {
+		return err
+	}
+	if err := sb.WriteConfig(fmt.Sprintf("[profiles.default]\nbase_url = %q\nusername = %q\nbackend = \"auto\"\n", b.url, email)); err != nil {
+		return err
+	}
+	b.desktopEnv = append(ss.Env(), "GCORE_KEYRING_PASSPHRASE=")
+	login := b.helper("login", sb.Env(append(b.desktopEnv, "GCORE_PASSWORD="+password)...), "login")
+	if err := b.direct.Run(ctx, login).Check(); err != nil {
+		return fmt.Errorf("login on the desktop: %w", err)
+	}
+	status := b.direct.Run(ctx, b.helper("status", sb.Env(b.desktopEnv...), "status", "--json"))
+	if err := status.Check(); err != nil || !strings.Contains(status.Stdout, `"guardian": "secret-service"`) {
+		return fmt.Errorf("the desktop store is not guarded by the Secret Service: %v\n%s", err, status.Stdout)
+	}
+	b.desktop = sb
+	return nil
 }
 
 // check is one figure next to its SPEC §11 target.
@@ -287,6 +343,11 @@ func (b *suite) paired(ctx context.Context) error {
 		return err
 	}
 	cmds = append(cmds, b.helper("kube (v1)", b.sb.Env("KUBERNETES_EXEC_INFO="+execInfoV1), "kube"), docker)
+	if b.desktop != nil {
+		cmds = append(cmds,
+			b.helper("get, secret service", b.desktop.Env(b.desktopEnv...), "get", "--format", "token"),
+			b.helper("kube, secret service", b.desktop.Env(append(b.desktopEnv, "KUBERNETES_EXEC_INFO="+execInfoV1)...), "kube"))
+	}
 	rep, err := b.meter.Paired(ctx, b.rounds, b.rng, cmds)
 	if err != nil {
 		return err
@@ -368,7 +429,12 @@ func (b *suite) refreshStorm(ctx context.Context) error {
 		return fmt.Errorf("login with the fake's clock %v back: %w", staleLogin, err)
 	}
 	refreshes, reuse := b.iam.Calls(fakeiam.Refresh), b.iam.RefreshReuse()
-	results := b.direct.RunParallel(ctx, b.storm, func(int) harness.Cmd {
+	// Half the processes have a cache directory of their own: the lock lives with the store.
+	otherCache := "XDG_CACHE_HOME=" + b.TempDir()
+	results := b.direct.RunParallel(ctx, b.storm, func(i int) harness.Cmd {
+		if i%2 == 1 {
+			return b.helper("get --format token", b.sb.Env(otherCache), "get", "--format", "token")
+		}
 		return b.helper("get --format token", b.sb.Env(), "get", "--format", "token")
 	})
 	b.stormChecks("refresh storm", results, "refresh calls", b.iam.Calls(fakeiam.Refresh)-refreshes)
@@ -383,7 +449,11 @@ func (b *suite) loginStorm(ctx context.Context) error {
 		return err
 	}
 	logins := b.iam.Calls(fakeiam.Login)
-	results := b.direct.RunParallel(ctx, b.storm, func(int) harness.Cmd {
+	otherCache := "XDG_CACHE_HOME=" + b.TempDir()
+	results := b.direct.RunParallel(ctx, b.storm, func(i int) harness.Cmd {
+		if i%2 == 1 {
+			return b.helper("get --format token", sb.Env("GCORE_PASSWORD="+password, otherCache), "get", "--format", "token")
+		}
 		return b.helper("get --format token", sb.Env("GCORE_PASSWORD="+password), "get", "--format", "token")
 	})
 	b.stormChecks("login storm", results, "login calls", b.iam.Calls(fakeiam.Login)-logins)

@@ -126,8 +126,13 @@ func overlay(base func(string) string, vars map[string]string) func(string) stri
 
 // openConformanceStore opens backend as env describes: STORE_DIR and
 // KEYCACHE_DIR for the file store, SERVICE for the keyrings, PASSPHRASE to
-// unlock the file store with another passphrase than testPass.
+// unlock the file store with another passphrase than testPass. With
+// GUARD_DIR it opens instead the encrypted store there whose key the keyring
+// backend keeps (see guardedOptions).
 func openConformanceStore(backend string, env func(string) string) (Store, error) {
+	if env("GUARD_DIR") != "" {
+		return OpenFile(guardedOptions(backend, env))
+	}
 	if backend == "file" {
 		pass := testPass
 		if p := env("PASSPHRASE"); p != "" {
@@ -136,6 +141,16 @@ func openConformanceStore(backend string, env func(string) string) (Store, error
 		return OpenFile(FileOptions{Dir: env("STORE_DIR"), Passphrase: passphrase(pass), KeyCache: fileKeyCache{dir: env("KEYCACHE_DIR")}, KDF: testKDF})
 	}
 	return OpenKeyring(backend, KeyringOptions{ServiceName: env("SERVICE"), Env: env, Timeout: conformanceTimeout})
+}
+
+// guardedOptions open the store in GUARD_DIR, its key kept by the keyring
+// backend and cached in KEYCACHE_DIR; no passphrase may be asked.
+func guardedOptions(backend string, env func(string) string) FileOptions {
+	return FileOptions{
+		Dir: env("GUARD_DIR"), Guardian: backend, KeyCache: fileKeyCache{dir: env("KEYCACHE_DIR")},
+		KeyringOptions: KeyringOptions{ServiceName: env("SERVICE"), Env: env, Timeout: conformanceTimeout},
+		Passphrase:     func(string, bool) (string, error) { return "", errors.New("a guarded store asked for a passphrase") },
+	}
 }
 
 // conformance is one run of the suite: the backend, how to open it, and the
@@ -163,6 +178,10 @@ func runConformance(t *testing.T, backend string, env func(string) string) {
 	t.Run("split values", func(t *testing.T) { conformSplit(t, s) })
 	t.Run("another process", func(t *testing.T) { c.conformProcesses(t, s) })
 	t.Run("readers and a writer", func(t *testing.T) { c.conformConcurrent(t, s) })
+	if backend != "file" {
+		t.Run("guarding a store", func(t *testing.T) { c.conformGuardian(t) })
+	}
+	// Last: KWallet's closed wallet cannot be reopened here.
 	t.Run("locked or unreachable", func(t *testing.T) { c.conformUnavailable(t, s) })
 	t.Logf("conformance suite ran on backend %s", backend)
 }
@@ -390,21 +409,9 @@ func (c conformance) conformConcurrent(t *testing.T, s Store) {
 func (c conformance) conformUnavailable(t *testing.T, s Store) {
 	v := []byte("survives the outage")
 	mustPut(t, s, conformKey, v)
-	var outages map[string][]string // name → the child's extra environment
-	switch c.backend {
-	case "file":
+	outages := c.outages(t) // name → the child's extra environment
+	if c.backend == "file" {
 		outages = map[string][]string{"wrong passphrase": {"KEYCACHE_DIR=" + t.TempDir(), "PASSPHRASE=not the passphrase"}}
-	case "secret-service":
-		outages = map[string][]string{
-			"no bus":   {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus")},
-			"hung bus": {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + silentSocket(t)},
-		}
-	case "kwallet":
-		outages = map[string][]string{"no bus": {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus")}}
-	case "pass":
-		outages = map[string][]string{"GPG key missing": {"GNUPGHOME=" + t.TempDir()}}
-	case "keyctl":
-		t.Log("the kernel keyring has no locked state, and is reachable wherever the suite runs")
 	}
 	for name, env := range outages {
 		c.expectUnavailable(t, name, env...)
@@ -433,6 +440,73 @@ func (c conformance) conformUnavailable(t *testing.T, s Store) {
 		}
 		c.expectUnavailable(t, "closed wallet")
 	}
+}
+
+// conformGuardian guards SPEC §5 and issue #9 item 1 on a real keyring: it
+// keeps the key of an encrypted store (one item, no passphrase); another
+// process reads the store with the key cached, and, without it, by asking
+// the keyring; in an outage the cached key still serves, and without it the
+// store says which keyring to unlock, in bounded time, losing nothing.
+func (c conformance) conformGuardian(t *testing.T) {
+	dir, cached := filepath.Join(t.TempDir(), "store"), t.TempDir()
+	vars := []string{"GUARD_DIR=" + dir, "KEYCACHE_DIR=" + cached}
+	opts := guardedOptions(c.backend, overlay(c.env, map[string]string{"GUARD_DIR": dir, "KEYCACHE_DIR": cached}))
+	s, err := OpenFile(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if ring, err := opts.keyring(c.backend); err == nil {
+			_ = ring.Delete(keyItem(s.id))
+		}
+	})
+	if s.Guardian() != c.backend {
+		t.Fatalf("guardian %q, want %s", s.Guardian(), c.backend)
+	}
+	v := randomBytes(t, 2000)
+	mustPut(t, s, conformKey, v)
+	want := "value " + hex.EncodeToString(v) + "\n"
+	read := func(what string, env ...string) {
+		t.Helper()
+		out, err := c.child(t, "get", append(append([]string{"KEY=" + conformKey}, vars...), env...)...)
+		if err != nil || out != want {
+			t.Errorf("%s: another process read %.60q, %v", what, out, err)
+		}
+	}
+	read("with the key cached")
+	read("asking the keyring", "KEYCACHE_DIR="+t.TempDir())
+	for name, env := range c.outages(t) {
+		read(name+", with the key cached", env...)
+		start := time.Now()
+		out, err := c.child(t, "get", append(append([]string{"KEY=" + conformKey}, vars...), append(env, "KEYCACHE_DIR="+t.TempDir())...)...)
+		if err != nil || !strings.HasPrefix(out, "unavailable: the credential store in "+dir+" is locked: its key is kept by "+GuardianName(c.backend)) {
+			t.Errorf("%s, no cached key: %.200q, %v; want the store locked, naming the keyring", name, out, err)
+		}
+		if took := time.Since(start); took > 3*conformanceTimeout {
+			t.Errorf("%s: took %v", name, took)
+		}
+	}
+	read("after the outages", "KEYCACHE_DIR="+t.TempDir())
+}
+
+// outages are the ways the backend can be unreachable for a process, as the
+// extra environment of a child: no bus, a bus that never answers, a GPG key
+// that is gone.
+func (c conformance) outages(t *testing.T) map[string][]string {
+	switch c.backend {
+	case "secret-service":
+		return map[string][]string{
+			"no bus":       {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus")},
+			"hung bus":     {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + silentSocket(t)},
+			"bus disabled": {"DBUS_SESSION_BUS_ADDRESS=disabled:"},
+		}
+	case "kwallet":
+		return map[string][]string{"no bus": {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus")}}
+	case "pass":
+		return map[string][]string{"GPG key missing": {"GNUPGHOME=" + t.TempDir()}}
+	}
+	t.Log("the kernel keyring has no locked state, and is reachable wherever the suite runs")
+	return nil
 }
 
 // expectUnavailable runs a reading child in an outage and wants a refusal

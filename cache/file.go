@@ -16,34 +16,52 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
 )
 
-// DefaultKeyTTL is how long a derived key stays in the KeyCache when
+// DefaultKeyTTL is how long an unlocked data key stays in the KeyCache when
 // FileOptions.KeyTTL is zero.
 const DefaultKeyTTL = 12 * time.Hour
 
 // FileOptions configure OpenFile.
 type FileOptions struct {
-	// Dir holds the store, e.g. $XDG_DATA_HOME/gcore-credential-helper.
+	// Dir holds the store, e.g. $XDG_DATA_HOME/gcore-credential-helper/store.
 	Dir string
-	// Passphrase is asked only when the key is not cached; confirm is true
-	// when a new store is being created, so the caller should ask twice.
+	// Guardian is who guards a store created here: GuardianPassphrase, a
+	// keyring backend, or "auto" (ChooseGuardian). An existing store keeps
+	// the guardian it records.
+	Guardian string
+	// Passphrase is asked only when the passphrase guardian must unlock the
+	// store; confirm is true when a new passphrase is being set, so the
+	// caller should ask twice.
 	Passphrase func(prompt string, confirm bool) (string, error)
-	// KeyCache keeps the derived key between processes; nil derives it on
-	// every open.
+	// Keyring opens the OS keyring that guards a store's key; nil opens it
+	// with OpenKeyring and KeyringOptions.
+	Keyring func(backend string) (Store, error)
+	// KeyringOptions configure the default Keyring.
+	KeyringOptions KeyringOptions
+	// KeyCache keeps the unlocked data key between processes; nil unlocks
+	// on every open.
 	KeyCache KeyCache
 	// KeyTTL is the lifetime of a cached key; zero means DefaultKeyTTL.
 	KeyTTL time.Duration
-	// KDF sets the costs for a new store; see KDFParams.
+	// KDF sets the costs for a new passphrase; see KDFParams.
 	KDF KDFParams
 	// UnlockWait bounds the wait for another process unlocking or creating
 	// the store; zero means DefaultUnlockWait.
 	UnlockWait time.Duration
+	// OnUnlockWait, if set, is called once when that wait has lasted
+	// DefaultLockNotice, so the user learns why nothing happens.
+	OnUnlockWait func()
+	// Migrate names OS keyrings that earlier versions kept sessions in
+	// directly (see LegacyKeyrings); their entries move into the store when
+	// it is unlocked (see migrate.go). It is called only then, never on a
+	// cache hit.
+	Migrate func() []string
 	// Now is the clock for sweeping abandoned temporary files; nil means
 	// time.Now.
 	Now func() time.Time
 }
 
-// KeyCache keeps a file store's derived key between processes so that the
-// KDF runs once per session, not once per call.
+// KeyCache keeps a store's data key between processes so that its guardian
+// is asked once per session, not once per call.
 type KeyCache interface {
 	// Load returns the key saved under id, or an error wrapping ErrNotFound
 	// when it is absent or expired.
@@ -54,22 +72,25 @@ type KeyCache interface {
 	Forget(id string) error
 }
 
-// FileStore is the encrypted file backend: one metadata file and one
-// AES-256-GCM file per entry in a private directory. It is safe for
+// FileStore is the encrypted store: one metadata file and one AES-256-GCM
+// file per entry in a private directory, under a random data key that its
+// guardian (the passphrase or an OS keyring) keeps. It is safe for
 // concurrent use by goroutines and processes; the last Put of a key wins.
 type FileStore struct {
-	dir     string
-	id      string
-	aead    cipher.AEAD
-	nameKey []byte
-	cached  bool
+	dir      string
+	id       string
+	guardian string
+	aead     cipher.AEAD
+	nameKey  []byte
+	cached   bool
 }
 
 // OpenFile opens the store in opts.Dir, creating the directory and the store
-// when they do not exist. With the key in opts.KeyCache it costs a few small
-// reads; otherwise it asks opts.Passphrase and runs the KDF, then saves the
-// key in the cache. A passphrase that does not unlock the store gives an
-// error wrapping ErrWrongPassphrase; a damaged metadata file a *CorruptError.
+// when they do not exist. With the data key in opts.KeyCache it costs a few
+// small reads; otherwise it asks the store's guardian and caches the key. A
+// passphrase that does not unlock the store gives an error wrapping
+// ErrWrongPassphrase; a guardian that cannot be reached or refuses, a
+// *GuardianError; a damaged metadata file a *CorruptError.
 func OpenFile(opts FileOptions) (*FileStore, error) {
 	if err := EnsurePrivateDir(opts.Dir); err != nil {
 		return nil, fmt.Errorf("open credential store: %w", err)
@@ -81,6 +102,9 @@ func OpenFile(opts FileOptions) (*FileStore, error) {
 func openChecked(opts FileOptions) (*FileStore, error) {
 	m, err := readMeta(opts.Dir)
 	if err == nil {
+		if err := checkGuardian(opts, m); err != nil {
+			return nil, err
+		}
 		if s := fromKeyCache(opts, m); s != nil {
 			return s, nil
 		}
@@ -89,12 +113,11 @@ func openChecked(opts FileOptions) (*FileStore, error) {
 	}
 	// The slow path runs one process at a time: a burst of callers that all
 	// find the key missing would otherwise each run the KDF (64 MiB, ~150 ms)
-	// at once. The first derives and caches the key; the rest find it there.
-	ctx, cancel := context.WithTimeout(context.Background(), unlockWait(opts))
-	defer cancel()
-	unlock, err := (&Locker{Dir: opts.Dir}).Lock(ctx, "unlock")
+	// or each ask the keyring at once. The first caches the key; the rest
+	// find it there.
+	unlock, err := lockUnlocking(opts)
 	if err != nil {
-		return nil, fmt.Errorf("open credential store: %w", err)
+		return nil, err
 	}
 	defer unlock()
 	m, err = readMeta(opts.Dir)
@@ -104,14 +127,57 @@ func openChecked(opts FileOptions) (*FileStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGuardian(opts, m); err != nil {
+		return nil, err
+	}
 	if s := fromKeyCache(opts, m); s != nil {
 		return s, nil
 	}
-	pass, err := askPassphrase(opts, "Passphrase for the credential store in "+opts.Dir, false)
+	key, err := unlockKey(opts, m)
 	if err != nil {
 		return nil, err
 	}
-	return openWithPassphrase(opts, m, pass)
+	return unlockedWith(opts, m, key)
+}
+
+// errOtherGuardian means the store has a guardian other than the one asked
+// for by name: another store is that guardian's (see StoreDir).
+var errOtherGuardian = errors.New("the store has another guardian")
+
+func checkGuardian(opts FileOptions, m metadata) error {
+	if explicit := opts.Guardian; explicit != "" && explicit != "auto" && explicit != m.Guardian {
+		return fmt.Errorf("credential store in %s is guarded by %s, not %s: %w", opts.Dir, m.Guardian, explicit, errOtherGuardian)
+	}
+	return nil
+}
+
+// StoreDir is where the store for guardian lives under base
+// ($XDG_DATA_HOME/gcore-credential-helper): "store", unless guardian is
+// named explicitly and that store already has another one; then
+// "store-<guardian>". `auto` always uses "store", whichever guardian it chose
+// when it made it, so that every process of the user (a desktop terminal, a
+// cron job, an ssh session) finds the same sessions.
+func StoreDir(base, guardian string) string {
+	main := filepath.Join(base, "store")
+	if guardian == "" || guardian == "auto" {
+		return main
+	}
+	if m, err := readMeta(main); err == nil && m.Guardian != guardian {
+		return filepath.Join(base, "store-"+guardian)
+	}
+	return main
+}
+
+// lockUnlocking takes the store's unlock lock, waiting at most
+// opts.UnlockWait for another process unlocking or creating it.
+func lockUnlocking(opts FileOptions) (func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), unlockWait(opts))
+	defer cancel()
+	unlock, err := (&Locker{Dir: opts.Dir, OnWait: opts.OnUnlockWait}).Lock(ctx, "unlock")
+	if err != nil {
+		return nil, fmt.Errorf("open credential store: %w", err)
+	}
+	return unlock, nil
 }
 
 // DefaultUnlockWait bounds how long OpenFile waits for another process that
@@ -126,7 +192,7 @@ func unlockWait(opts FileOptions) time.Duration {
 }
 
 // fromKeyCache opens the store with the cached key, or returns nil when the
-// passphrase is needed. Any failure to load (absent, expired, keyring
+// guardian is needed. Any failure to load (absent, expired, keyring
 // refused) only means that; a cached key that no longer fits is dropped.
 func fromKeyCache(opts FileOptions, m metadata) *FileStore {
 	if opts.KeyCache == nil {
@@ -136,7 +202,7 @@ func fromKeyCache(opts FileOptions, m metadata) *FileStore {
 	if err != nil {
 		return nil
 	}
-	s, err := newFileStore(opts, m, key)
+	s, err := newFileStore(opts.Dir, m, key)
 	if err != nil {
 		_ = opts.KeyCache.Forget(m.ID)
 		return nil
@@ -147,50 +213,39 @@ func fromKeyCache(opts FileOptions, m metadata) *FileStore {
 
 // create makes a new store. OpenFile calls it under the unlock lock; the
 // link that never replaces an existing file still guarantees that two
-// creators, should they ever race, agree on one metadata file.
+// creators, should they ever race, agree on one metadata file. The guardian
+// has the key before the metadata names it: a store whose guardian could not
+// take its key is never made.
 func create(opts FileOptions) (*FileStore, error) {
-	pass, err := askPassphrase(opts, "New passphrase for the credential store in "+opts.Dir, true)
-	if err != nil {
-		return nil, err
+	guardian := opts.Guardian
+	if guardian == "" || guardian == "auto" {
+		guardian = ChooseGuardian(opts.KeyringOptions.Env)
 	}
-	m, key, err := newMetadata(pass, opts.KDF.orDefault())
+	key := newDataKey()
+	m, err := newMetadata(guardian, key)
 	if err != nil {
 		return nil, fmt.Errorf("create credential store: %w", err)
 	}
+	if err := guard(opts, &m, key, "New passphrase"); err != nil {
+		return nil, err
+	}
 	err = linkNew(filepath.Join(opts.Dir, metaName), m.encode(), 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		if m, err = readMeta(opts.Dir); err != nil {
-			return nil, err
-		}
-		return openWithPassphrase(opts, m, pass)
+		forgetGuarded(opts, m)
+		return openChecked(opts)
 	}
 	if err != nil {
+		forgetGuarded(opts, m)
 		return nil, fmt.Errorf("create credential store: %w", err)
 	}
 	return unlockedWith(opts, m, key)
 }
 
-func askPassphrase(opts FileOptions, prompt string, confirm bool) (string, error) {
-	if opts.Passphrase == nil {
-		return "", errors.New("credential store is locked and no passphrase source is configured")
-	}
-	pass, err := opts.Passphrase(prompt, confirm)
-	if err != nil {
-		return "", fmt.Errorf("read passphrase: %w", err)
-	}
-	if pass == "" {
-		return "", errors.New("read passphrase: empty passphrase")
-	}
-	return pass, nil
-}
-
-func openWithPassphrase(opts FileOptions, m metadata, pass string) (*FileStore, error) {
-	return unlockedWith(opts, m, m.KDF.derive(pass))
-}
-
-// unlockedWith opens the store with a freshly derived key and caches it.
+// unlockedWith opens the store with a key its guardian just gave, caches
+// the key, moves sessions earlier versions kept in a keyring, and sweeps
+// what killed writers left.
 func unlockedWith(opts FileOptions, m metadata, key []byte) (*FileStore, error) {
-	s, err := newFileStore(opts, m, key)
+	s, err := newFileStore(opts.Dir, m, key)
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +258,7 @@ func unlockedWith(opts FileOptions, m metadata, key []byte) (*FileStore, error) 
 		// ask again, and status reports the key as not cached.
 		_ = opts.KeyCache.Save(m.ID, key, ttl)
 	}
+	migrate(opts, s)
 	sweepAbandoned(opts)
 	return s, nil
 }
@@ -213,7 +269,7 @@ const abandonedAge = 10 * time.Minute
 
 // sweepAbandoned removes the temporary files of writes a killed process never
 // finished (encrypted, but they would pile up). It runs only when the key was
-// just derived, at most once per key lifetime, never on a cache hit.
+// just unlocked, at most once per key lifetime, never on a cache hit.
 func sweepAbandoned(opts FileOptions) {
 	now := time.Now
 	if opts.Now != nil {
@@ -227,16 +283,20 @@ func sweepAbandoned(opts FileOptions) {
 	}
 }
 
-func newFileStore(opts FileOptions, m metadata, key []byte) (*FileStore, error) {
+func newFileStore(dir string, m metadata, key []byte) (*FileStore, error) {
 	aead, err := newAEAD(key)
 	if err != nil || !m.unlocks(aead) {
-		return nil, fmt.Errorf("unlock credential store in %s: %w", opts.Dir, ErrWrongPassphrase)
+		if m.Guardian != GuardianPassphrase {
+			return nil, &GuardianError{Guardian: m.Guardian, Dir: dir, Err: errors.New("it holds a key that does not open this store")}
+		}
+		return nil, fmt.Errorf("unlock credential store in %s: %w", dir, ErrWrongPassphrase)
 	}
 	return &FileStore{
-		dir:     opts.Dir,
-		id:      m.ID,
-		aead:    aead,
-		nameKey: key[encKeySize:],
+		dir:      dir,
+		id:       m.ID,
+		guardian: m.Guardian,
+		aead:     aead,
+		nameKey:  key[encKeySize:],
 	}, nil
 }
 
@@ -302,15 +362,51 @@ func (s *FileStore) Delete(key string) error {
 	return atomicfile.SyncDir(s.dir)
 }
 
-// Backend returns "file".
+// Backend returns "file": sessions always live in the encrypted file.
 func (s *FileStore) Backend() string { return "file" }
 
+// Guardian names who keeps the store's data key: GuardianPassphrase or an
+// OS keyring backend.
+func (s *FileStore) Guardian() string { return s.guardian }
+
 // KeyCached reports whether the key came from the KeyCache rather than from
-// the passphrase, for status.
+// the guardian, for status.
 func (s *FileStore) KeyCached() bool { return s.cached }
 
+// Stores lists the stores under base (see StoreDir): "store" and any
+// "store-<guardian>" that holds a store.
+func Stores(base string) []string {
+	dirs, _ := filepath.Glob(filepath.Join(base, "store*"))
+	var stores []string
+	for _, dir := range dirs {
+		if storeCreated(dir) {
+			stores = append(stores, dir)
+		}
+	}
+	return stores
+}
+
+// CheckGuardian asks the guardian of the store in dir for its key and
+// checks that it opens the store, without prompting and without caching the
+// key: doctor's check. A passphrase guardian cannot be asked without a
+// prompt; it returns ok false and no error.
+func CheckGuardian(opts FileOptions) (guardian string, ok bool, err error) {
+	m, err := readMeta(opts.Dir)
+	if err != nil {
+		return "", false, err
+	}
+	if m.Guardian == GuardianPassphrase {
+		return m.Guardian, false, nil
+	}
+	key, err := unlockKey(opts, m)
+	if err == nil {
+		_, err = newFileStore(opts.Dir, m, key)
+	}
+	return m.Guardian, err == nil, err
+}
+
 // LockStore forgets the cached key of the store in dir without unlocking it
-// first, so the next open asks for the passphrase. A missing store is not an
+// first, so the next open asks its guardian again. A missing store is not an
 // error.
 func LockStore(dir string, keys KeyCache) error {
 	m, err := readMeta(dir)

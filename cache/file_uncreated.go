@@ -9,6 +9,14 @@ import (
 	"sync"
 )
 
+// Guarded is what status shows of a store: who guards its key, and whether
+// the key came from the KeyCache. *FileStore and the stores
+// OpenFileOnDemand returns have it.
+type Guarded interface {
+	Guardian() string
+	KeyCached() bool
+}
+
 // OpenFileOnDemand is OpenFile for callers that may only read: when opts.Dir
 // holds no store yet, it asks for no passphrase and returns a Store that
 // finds nothing and deletes nothing, and creates the store (asking for a new
@@ -42,14 +50,15 @@ type uncreatedFile struct {
 }
 
 // store opens the real store; with create false it returns nil while none
-// exists.
+// exists, unless a keyring holds sessions of an earlier version: then the
+// store is made to take them (migrate.go).
 func (u *uncreatedFile) store(create bool) (*FileStore, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.open != nil {
 		return u.open, nil
 	}
-	if !create && !storeCreated(u.opts.Dir) {
+	if !create && !storeCreated(u.opts.Dir) && !legacySessionsWaiting(u.opts) {
 		return nil, nil
 	}
 	s, err := openChecked(u.opts)
@@ -88,6 +97,23 @@ func (u *uncreatedFile) Delete(key string) error {
 }
 
 func (u *uncreatedFile) Backend() string { return "file" }
+
+// Guardian is the guardian of the store once it is made, "" before.
+func (u *uncreatedFile) Guardian() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.open == nil {
+		return ""
+	}
+	return u.open.Guardian()
+}
+
+// KeyCached reports whether the made store's key came from the KeyCache.
+func (u *uncreatedFile) KeyCached() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.open != nil && u.open.KeyCached()
+}
 
 // PrepareWrite makes the store now, asking for its new passphrase, so that a
 // caller about to do something costly (a login) learns first whether the

@@ -8,22 +8,37 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/G-Core/gcore-credential-helper/internal/tlv"
 )
 
-// On-disk format, version 1. The metadata file (a tlv record, read on every
-// cache hit, so no JSON: see package tlv) records the argon2id
-// parameters and salt, a random store id and a verifier; each entry file is
-// formatVersion || 12-byte nonce || AES-256-GCM ciphertext, authenticated
-// together with the entry's key name so that files cannot be swapped.
+// On-disk format. The metadata file (a tlv record, read on every cache hit,
+// so no JSON: see package tlv) records a random store id, who guards the
+// store's data key, and a verifier sealed with that key; each entry file is
+// entryVersion || 12-byte nonce || AES-256-GCM ciphertext under the data key,
+// authenticated together with the entry's key name so that files cannot be
+// swapped.
+//
+// Version 2 is an envelope: the data key is random, and its guardian keeps
+// it. The passphrase guardian ("file") seals it with a key derived from the
+// passphrase (argon2id, parameters and salt in the metadata); an OS keyring
+// guardian keeps it as one item. Version 1 (earlier releases) derived the data
+// key itself from the passphrase: such a store is still read, and becomes
+// version 2 when its passphrase or guardian changes, its data key unchanged.
 const (
-	formatVersion = 1
-	metaName      = "store.meta"
-	entrySuffix   = ".entry"
-	kdfArgon2id   = "argon2id"
+	metaVersion1 = 1
+	metaVersion2 = 2
+	entryVersion = 1
+	metaName     = "store.meta"
+	entrySuffix  = ".entry"
+	kdfArgon2id  = "argon2id"
+
+	// GuardianPassphrase is the guardian of a store whose key the passphrase
+	// seals; the other guardians are the OS keyring backends' names.
+	GuardianPassphrase = "file"
 
 	saltSize = 16
 	// keySize covers the AES-256 key followed by the HMAC key that names
@@ -87,8 +102,10 @@ func (k kdfRecord) derive(passphrase string) []byte {
 type metadata struct {
 	Version  int
 	ID       string
-	KDF      kdfRecord
-	Verifier []byte
+	Guardian string    // GuardianPassphrase or a keyring backend
+	KDF      kdfRecord // the passphrase guardian's
+	Wrapped  []byte    // version 2, passphrase guardian: the data key, sealed
+	Verifier []byte    // sealed with the data key
 }
 
 // metaMagic starts the metadata file: "GCM" and the record layout version
@@ -105,17 +122,25 @@ const (
 	metaTagKDFThread = 6
 	metaTagSalt      = 7
 	metaTagVerifier  = 8
+	metaTagGuardian  = 9
+	metaTagWrapped   = 10
 )
 
 func (m metadata) encode() []byte {
 	w := tlv.NewWriter(metaMagic)
 	w.Int(metaTagVersion, int64(m.Version))
 	w.String(metaTagID, m.ID)
-	w.String(metaTagKDFName, m.KDF.Name)
-	w.Int(metaTagKDFTime, int64(m.KDF.Time))
-	w.Int(metaTagKDFMemory, int64(m.KDF.MemoryKiB))
-	w.Int(metaTagKDFThread, int64(m.KDF.Threads))
-	w.Bytes(metaTagSalt, m.KDF.Salt)
+	if m.Version >= metaVersion2 {
+		w.String(metaTagGuardian, m.Guardian)
+	}
+	if m.Guardian == GuardianPassphrase {
+		w.String(metaTagKDFName, m.KDF.Name)
+		w.Int(metaTagKDFTime, int64(m.KDF.Time))
+		w.Int(metaTagKDFMemory, int64(m.KDF.MemoryKiB))
+		w.Int(metaTagKDFThread, int64(m.KDF.Threads))
+		w.Bytes(metaTagSalt, m.KDF.Salt)
+		w.Bytes(metaTagWrapped, m.Wrapped)
+	}
 	w.Bytes(metaTagVerifier, m.Verifier)
 	return w.Encoded()
 }
@@ -152,30 +177,70 @@ func (m *metadata) setField(tag byte, v []byte) error {
 		m.KDF.Salt = bytes.Clone(v)
 	case metaTagVerifier:
 		m.Verifier = bytes.Clone(v)
+	case metaTagGuardian:
+		m.Guardian = string(v)
+	case metaTagWrapped:
+		m.Wrapped = bytes.Clone(v)
 	}
 	return nil
 }
 
-// newMetadata creates the metadata of a new store and the key it is locked
-// with.
-func newMetadata(passphrase string, params KDFParams) (metadata, []byte, error) {
-	if err := params.validate(); err != nil {
-		return metadata{}, nil, err
-	}
-	m := metadata{
-		Version: formatVersion,
-		ID:      rand.Text(),
-		KDF:     kdfRecord{Name: kdfArgon2id, KDFParams: params, Salt: make([]byte, saltSize)},
-	}
-	rand.Read(m.KDF.Salt)
-	key := m.KDF.derive(passphrase)
+// newDataKey makes a store's random data key: the AES-256 key and the HMAC
+// key that names entry files.
+func newDataKey() []byte {
+	key := make([]byte, keySize)
+	rand.Read(key)
+	return key
+}
+
+// newMetadata describes a new store whose data key is key, guarded by
+// guardian; seal, for the passphrase guardian, is set by sealWithPassphrase.
+func newMetadata(guardian string, key []byte) (metadata, error) {
+	m := metadata{Version: metaVersion2, ID: rand.Text(), Guardian: guardian}
 	aead, err := newAEAD(key)
 	if err != nil {
-		return metadata{}, nil, err
+		return metadata{}, err
 	}
 	m.Verifier = seal(aead, []byte(verifierPlaintext), m.verifierAD())
-	return m, key, nil
+	return m, nil
 }
+
+// sealWithPassphrase makes the passphrase the guardian of m's data key: key
+// is sealed with a key derived from passphrase with params and a new salt.
+func (m *metadata) sealWithPassphrase(key []byte, passphrase string, params KDFParams) error {
+	if err := params.validate(); err != nil {
+		return err
+	}
+	m.Version, m.Guardian = metaVersion2, GuardianPassphrase
+	m.KDF = kdfRecord{Name: kdfArgon2id, KDFParams: params, Salt: make([]byte, saltSize)}
+	rand.Read(m.KDF.Salt)
+	wrap, err := newAEAD(m.KDF.derive(passphrase))
+	if err != nil {
+		return err
+	}
+	m.Wrapped = seal(wrap, key, m.wrappedAD())
+	return nil
+}
+
+// openWithPassphrase returns the data key the passphrase unseals: the
+// derived key itself in a version 1 store.
+func (m metadata) openWithPassphrase(passphrase string) ([]byte, error) {
+	derived := m.KDF.derive(passphrase)
+	if m.Version == metaVersion1 {
+		return derived, nil
+	}
+	wrap, err := newAEAD(derived)
+	if err != nil {
+		return nil, err
+	}
+	key, err := open(wrap, m.Wrapped, m.wrappedAD())
+	if err != nil {
+		return nil, ErrWrongPassphrase
+	}
+	return key, nil
+}
+
+func (m metadata) wrappedAD() []byte { return []byte("wrapped\x00" + m.ID) }
 
 // parseMeta decodes a metadata file; its errors describe what is wrong for a
 // CorruptError.
@@ -184,25 +249,46 @@ func parseMeta(data []byte) (metadata, error) {
 	if err := tlv.Decode(data, metaMagic, m.setField); err != nil {
 		return metadata{}, err
 	}
-	if m.Version != formatVersion {
+	switch m.Version {
+	case metaVersion1:
+		if m.Guardian != "" {
+			return metadata{}, errors.New("a version 1 store names a guardian")
+		}
+		m.Guardian = GuardianPassphrase
+	case metaVersion2:
+		if !validGuardian(m.Guardian) {
+			return metadata{}, fmt.Errorf("unknown guardian %.32q", m.Guardian)
+		}
+	default:
 		return metadata{}, fmt.Errorf("unsupported format version %d", m.Version)
 	}
 	if !validID(m.ID) {
 		return metadata{}, errors.New("invalid store id")
 	}
-	if m.KDF.Name != kdfArgon2id {
-		return metadata{}, fmt.Errorf("unsupported kdf %q", m.KDF.Name)
-	}
-	if err := m.KDF.validate(); err != nil {
-		return metadata{}, err
-	}
-	if len(m.KDF.Salt) < saltSize || len(m.KDF.Salt) > 4*saltSize {
-		return metadata{}, fmt.Errorf("invalid salt length %d", len(m.KDF.Salt))
+	if m.Guardian == GuardianPassphrase {
+		if m.KDF.Name != kdfArgon2id {
+			return metadata{}, fmt.Errorf("unsupported kdf %q", m.KDF.Name)
+		}
+		if err := m.KDF.validate(); err != nil {
+			return metadata{}, err
+		}
+		if len(m.KDF.Salt) < saltSize || len(m.KDF.Salt) > 4*saltSize {
+			return metadata{}, fmt.Errorf("invalid salt length %d", len(m.KDF.Salt))
+		}
+		if m.Version == metaVersion2 && len(m.Wrapped) != nonceSize+keySize+tagSize {
+			return metadata{}, fmt.Errorf("invalid sealed key length %d", len(m.Wrapped))
+		}
 	}
 	if len(m.Verifier) != nonceSize+len(verifierPlaintext)+tagSize {
 		return metadata{}, fmt.Errorf("invalid verifier length %d", len(m.Verifier))
 	}
 	return m, nil
+}
+
+// validGuardian reports whether name can guard a store: the passphrase or
+// an OS keyring backend.
+func validGuardian(name string) bool {
+	return name == GuardianPassphrase || slices.Contains(KeyringBackends(), name)
 }
 
 // validID accepts what rand.Text produces, with room to spare; the id ends up
@@ -261,7 +347,7 @@ func open(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
 func entryAD(key string) []byte { return []byte("entry\x00" + key) }
 
 func encodeEntry(aead cipher.AEAD, key string, value []byte) []byte {
-	return append([]byte{formatVersion}, seal(aead, value, entryAD(key))...)
+	return append([]byte{entryVersion}, seal(aead, value, entryAD(key))...)
 }
 
 // decodeEntry returns the value of an entry file; its errors describe what is
@@ -270,7 +356,7 @@ func decodeEntry(aead cipher.AEAD, key string, data []byte) ([]byte, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty")
 	}
-	if data[0] != formatVersion {
+	if data[0] != entryVersion {
 		return nil, fmt.Errorf("unsupported format version %d", data[0])
 	}
 	return open(aead, data[1:], entryAD(key))

@@ -47,6 +47,22 @@ func EnsurePrivateDir(path string) error {
 	if err != nil {
 		return fmt.Errorf("check private directory: %w", err)
 	}
+	return checkDirInfo(path, fi)
+}
+
+// checkPrivateDir is EnsurePrivateDir for a directory that must exist
+// already: nothing is created.
+func checkPrivateDir(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("check private directory: %w", err)
+	}
+	return checkDirInfo(path, fi)
+}
+
+// checkDirInfo checks the directory at path, whose Lstat is fi, and the
+// directories above it.
+func checkDirInfo(path string, fi fs.FileInfo) error {
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return &UnsafePathError{Path: path, Reason: "is a symbolic link: make it a directory of its own (mode 0700)"}

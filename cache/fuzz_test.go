@@ -22,7 +22,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add("other", valid)
 	f.Add("k", valid[:len(valid)-1])
 	f.Add("k", []byte{})
-	f.Add("k", []byte{formatVersion})
+	f.Add("k", []byte{entryVersion})
 	f.Add("k", []byte{9, 1, 2, 3})
 	f.Fuzz(func(t *testing.T, key string, data []byte) {
 		value, err := decodeEntry(aead, key, data)
@@ -40,13 +40,22 @@ func FuzzDecodeEntry(f *testing.F) {
 }
 
 func FuzzParseMeta(f *testing.F) {
-	m, _, err := newMetadata(testPass, testKDF)
+	key := fuzzKey()
+	m, err := newMetadata(GuardianPassphrase, key)
+	if err == nil {
+		err = m.sealWithPassphrase(key, testPass, testKDF)
+	}
 	if err != nil {
 		f.Fatal(err)
 	}
 	valid := m.encode()
 	f.Add(valid)
 	f.Add(valid[:len(valid)/2])
+	ring, _ := newMetadata("secret-service", key)
+	f.Add(ring.encode())
+	v1 := m
+	v1.Version, v1.Wrapped = metaVersion1, nil
+	f.Add(v1.encode())
 	f.Add([]byte("GCM\x01"))
 	f.Add([]byte("GCM\x01\x05\x05\xfe\xff\xff\xff\x1f"))
 	f.Add([]byte(`{"version":1}`))
@@ -56,8 +65,11 @@ func FuzzParseMeta(f *testing.F) {
 			return
 		}
 		// Whatever parses is within bounds and survives a round trip.
-		if err := m.KDF.validate(); err != nil {
+		if err := m.KDF.validate(); m.Guardian == GuardianPassphrase && err != nil {
 			t.Fatalf("parseMeta accepted %+v: %v", m.KDF, err)
+		}
+		if !validGuardian(m.Guardian) {
+			t.Fatalf("parseMeta accepted guardian %q", m.Guardian)
 		}
 		m2, err := parseMeta(m.encode())
 		if err != nil {

@@ -52,6 +52,11 @@ type KeyringOptions struct {
 // keyring may show, and stays inside SPEC §4's 60 s for every wait.
 const DefaultKeyringTimeout = 30 * time.Second
 
+// KeyringBackends are the OS keyrings a store's key can be kept in.
+func KeyringBackends() []string {
+	return []string{"secret-service", "kwallet", "keychain", "wincred", "pass", "keyctl"}
+}
+
 // itemLimit is the largest item a backend keeps, 0 for no practical limit;
 // larger values are split (see chunkedStore).
 func itemLimit(backend string) int {
@@ -316,6 +321,10 @@ func KeyringCompiledIn(backend string) bool {
 	return slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend))
 }
 
+// SessionBus returns the session bus address a process with env would use,
+// "" for none (see sessionBusAddress).
+func SessionBus(env func(string) string) string { return sessionBusAddress(env) }
+
 // SecretServiceReachable reports whether a Secret Service (GNOME Keyring,
 // KeePassXC, KWallet's bridge) is running or activatable on the session bus
 // named by env. It never starts a bus, gives up after a second, and is meant
@@ -349,9 +358,15 @@ func SecretServiceReachable(env func(string) string) bool {
 
 // sessionBusAddress finds the session bus the way D-Bus clients do, short of
 // launching one: $DBUS_SESSION_BUS_ADDRESS, else the socket
-// $XDG_RUNTIME_DIR/bus.
+// $XDG_RUNTIME_DIR/bus; "" when there is none, or when the address says
+// "disabled:". It is the one definition of "this process has a session bus"
+// (auto's choice, doctor, the desktop keyrings).
 func sessionBusAddress(env func(string) string) string {
-	if addr := env("DBUS_SESSION_BUS_ADDRESS"); addr != "" && !strings.HasPrefix(addr, "autolaunch:") {
+	addr := env("DBUS_SESSION_BUS_ADDRESS")
+	if strings.HasPrefix(addr, "disabled:") {
+		return ""
+	}
+	if addr != "" && !strings.HasPrefix(addr, "autolaunch:") {
 		return addr
 	}
 	if dir := env("XDG_RUNTIME_DIR"); dir != "" {

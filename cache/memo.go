@@ -50,6 +50,11 @@ func (m FailureMemo) Remember(key string, at time.Time, message string) error {
 // within before now. A missing, unreadable or stale record is simply not
 // recalled.
 func (m FailureMemo) Recall(key string, now time.Time, within time.Duration) (message string, ok bool) {
+	// A memory others could have written is not believed: it would make
+	// logins fail without trying.
+	if checkPrivateDir(m.Dir) != nil {
+		return "", false
+	}
 	data, err := readPrivateFile(m.path(key))
 	if err != nil {
 		return "", false

@@ -316,8 +316,7 @@ func TestHostileDirectories(t *testing.T) {
 	w, token := hostileWorld(t, nil)
 	appData := filepath.Join(w.sb.DataHome, "gcore-credential-helper")
 	store := filepath.Join(appData, "store")
-	appCache := filepath.Join(w.sb.CacheHome, "gcore-credential-helper")
-	locks := filepath.Join(appCache, "locks")
+	locks := filepath.Join(store, "locks") // beside the store (issue #9 item 2)
 	entries, err := filepath.Glob(filepath.Join(store, "*.entry"))
 	if err != nil || len(entries) == 0 {
 		t.Fatalf("no store entries after login (%v)", err)
@@ -432,10 +431,10 @@ func TestHostileDirectories(t *testing.T) {
 			}
 			return chownAll(t, lockFiles)
 		}, login, []string{`unsafe path "` + locks + `/`, `.lock": is owned by uid 65534, not by this user (uid 0): remove it as that user`}},
-		{"XDG_CACHE_HOME world-writable", func(t *testing.T) func() { return chmod(t, w.sb.CacheHome, 0o777) }, login,
-			[]string{`unsafe path "` + w.sb.CacheHome + `": is group- or world-writable without the sticky bit (mode 0777), so others could replace ` + locks}},
-		{"XDG_CACHE_HOME another user's", func(t *testing.T) func() { return chown(t, w.sb.CacheHome) }, login,
-			[]string{`unsafe path "` + w.sb.CacheHome + `": is owned by uid 65534`}},
+		// XDG_CACHE_HOME holds only the short memory of failed logins, which is neither
+		// written nor believed in a directory others could change: the helper works on.
+		{"XDG_CACHE_HOME world-writable", func(t *testing.T) func() { return chmod(t, w.sb.CacheHome, 0o777) }, get, nil},
+		{"XDG_CACHE_HOME another user's", func(t *testing.T) func() { return chown(t, w.sb.CacheHome) }, get, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := treeOf(t, w.sb.Home)

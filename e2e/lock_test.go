@@ -2,7 +2,13 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,5 +114,88 @@ func TestLockWaitIsBounded(t *testing.T) {
 				t.Errorf("%d refresh calls, want only the holder's", got)
 			}
 		})
+	}
+}
+
+// TestUnlockWaitIsBounded guards SPEC §4 "every wait is bounded" and issue #9 item 4: a process
+// that must unlock the store while another holds the unlock lock (asking for a passphrase, say)
+// waits at most lock_timeout, says so after about 3 s, and gives up with exit 6 and a hint that
+// names lock_timeout.
+func TestUnlockWaitIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		lockTimeout time.Duration
+		wantNotice  bool
+	}{{time.Second, false}, {5 * time.Second, true}} {
+		t.Run(tc.lockTimeout.String(), func(t *testing.T) {
+			w := newWorld(t)
+			w.configure(fmt.Sprintf("lock_timeout = %q", tc.lockTimeout))
+			w.ok([]string{passwordEnv}, "login")
+			w.ok(nil, "lock") // the next get must unlock the store
+			store := filepath.Join(w.sb.DataHome, "gcore-credential-helper", "store")
+			sum := sha256.Sum256([]byte("unlock"))
+			f, err := os.OpenFile(filepath.Join(store, hex.EncodeToString(sum[:])+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+				t.Fatal(err)
+			}
+			res := w.run(nil, "get", "--format", "token")
+			checkExit(t, res, 6)
+			if res.Wall < tc.lockTimeout || res.Wall > tc.lockTimeout+waitLimit {
+				t.Errorf("gave up after %v, want about %v", res.Wall, tc.lockTimeout)
+			}
+			if got := strings.Contains(res.Stderr, "waiting for another gcore-credential-helper to unlock the credential store"); got != tc.wantNotice {
+				t.Errorf("notice shown: %v, want %v\n%s", got, tc.wantNotice, res.Stderr)
+			}
+			if !strings.Contains(res.Stderr, "hint: ") || !strings.Contains(res.Stderr, "raise lock_timeout") {
+				t.Errorf("no hint naming lock_timeout:\n%s", res.Stderr)
+			}
+			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			if got := w.token(nil); got != w.lastAccess() {
+				t.Error("once the lock was free, get did not print the session's token")
+			}
+		})
+	}
+}
+
+// TestDamagedSessionEntry guards issue #9 item 4: a session entry that no longer decrypts fails
+// get with exit 1 and the fix, not with a login nobody asked for; login replaces it, with a
+// note, and everything works again.
+func TestDamagedSessionEntry(t *testing.T) {
+	w := newWorld(t)
+	w.configure()
+	w.ok([]string{passwordEnv}, "login")
+	entries, err := filepath.Glob(filepath.Join(w.sb.DataHome, "gcore-credential-helper", "store", "*.entry"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("entries %v (%v), want the session's", entries, err)
+	}
+	data, err := os.ReadFile(entries[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-1] ^= 0xff
+	if err := os.WriteFile(entries[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logins := w.iam.Calls(fakeiam.Login)
+	res := w.run([]string{passwordEnv}, "get", "--format", "token")
+	checkExit(t, res, 1)
+	for _, want := range []string{"the stored session of profile \"default\" is damaged", "hint: run 'gcore-credential-helper login --profile default' to replace it"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("get over a damaged entry: stderr lacks %q:\n%s", want, res.Stderr)
+		}
+	}
+	if w.iam.Calls(fakeiam.Login) != logins {
+		t.Error("get logged in over a damaged entry")
+	}
+	res = w.run([]string{passwordEnv}, "login")
+	checkExit(t, res, 0)
+	if !strings.Contains(res.Stderr, "note: the stored session of profile \"default\" is damaged") || !strings.Contains(res.Stderr, "logging in replaces it") {
+		t.Errorf("login over a damaged entry says nothing of it:\n%s", res.Stderr)
+	}
+	if got := w.token(nil); got != w.lastAccess() {
+		t.Error("after login, get does not print the new session's token")
 	}
 }

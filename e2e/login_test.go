@@ -20,6 +20,7 @@ type statusRow struct {
 	AccountID int64  `json:"account_id"`
 	Account   string `json:"account"`
 	Backend   string `json:"backend"`
+	Guardian  string `json:"guardian"`
 	Error     string `json:"error"`
 }
 
@@ -86,7 +87,13 @@ func TestOTPLoginAndAccountSwitch(t *testing.T) {
 			if err := json.Unmarshal([]byte(w.ok(nil, "status", "--json", "--profile", "work")), &rows); err != nil {
 				t.Fatalf("status --json: %v", err)
 			}
-			want := []statusRow{{Profile: "work", LoggedIn: true, AccountID: secondAccount, Account: "Second Ltd", Backend: "file"}}
+			// A first login writes no backend into the profile: it stays auto, which picked the
+			// passphrase here (no session bus).
+			backend := "auto"
+			if tt.inConfig {
+				backend = "file"
+			}
+			want := []statusRow{{Profile: "work", LoggedIn: true, AccountID: secondAccount, Account: "Second Ltd", Backend: backend, Guardian: "file"}}
 			if diff := cmp.Diff(want, rows); diff != "" {
 				t.Errorf("status --json (-want +got):\n%s", diff)
 			}

@@ -9,15 +9,21 @@ import (
 )
 
 // TestRefreshStorm guards SPEC §4 (single flight across processes, never a refresh token
-// twice) and §11, issue #2 "done when" 1: 50 processes started at once on a stale access token
-// make exactly one refresh call between them and all print the same new token.
+// twice; the lock lives with the store) and §11, issue #2 "done when" 1 and issue #9 item 2: 50
+// processes started at once on a stale access token, half of them with an XDG_CACHE_HOME of
+// their own (a sandboxed IDE next to a terminal), make exactly one refresh call between them
+// and all print the same new token.
 func TestRefreshStorm(t *testing.T) {
 	const n = 50
 	w := newWorld(t)
 	w.configure()
 	stale := w.loginStale()
+	otherCache := []string{"XDG_CACHE_HOME=" + t.TempDir()}
 
-	results := harness.Runner{}.RunParallel(t.Context(), n, func(int) harness.Cmd {
+	results := harness.Runner{}.RunParallel(t.Context(), n, func(i int) harness.Cmd {
+		if i%2 == 1 {
+			return w.cmd(otherCache, "get", "--format", "token")
+		}
 		return w.cmd(nil, "get", "--format", "token")
 	})
 
@@ -36,15 +42,20 @@ func TestRefreshStorm(t *testing.T) {
 	}
 }
 
-// TestLoginStorm guards SPEC §4 and §11, issue #2 "done when" 2: 20 processes started at once
-// with no session (not even a store yet) and GCORE_PASSWORD in the environment log in exactly
-// once between them.
+// TestLoginStorm guards SPEC §4 and §11, issue #2 "done when" 2 and issue #9 item 2: 20
+// processes started at once with no session (not even a store yet) and GCORE_PASSWORD in the
+// environment, half of them with an XDG_CACHE_HOME of their own, log in exactly once between
+// them.
 func TestLoginStorm(t *testing.T) {
 	const n = 20
 	w := newWorld(t)
 	w.configure()
+	otherCache := "XDG_CACHE_HOME=" + t.TempDir()
 
-	results := harness.Runner{}.RunParallel(t.Context(), n, func(int) harness.Cmd {
+	results := harness.Runner{}.RunParallel(t.Context(), n, func(i int) harness.Cmd {
+		if i%2 == 1 {
+			return w.cmd([]string{passwordEnv, otherCache}, "get", "--format", "token")
+		}
 		return w.cmd([]string{passwordEnv}, "get", "--format", "token")
 	})
 

@@ -24,8 +24,12 @@ func commands() []*command {
 		{name: "logout", summary: "forget the profile's stored session", run: runLogout,
 			flags:   []flagSpec{{long: "yes", short: "y", help: "do not ask for confirmation"}},
 			example: "  " + programName + " logout --profile staging --yes"},
-		{name: "lock", summary: "forget the encrypted store's unlocked key; the next call asks for the passphrase", run: runLock,
+		{name: "lock", summary: "forget the credential store's unlocked key; the next call asks its guardian (passphrase or keyring) again", run: runLock,
 			example: "  " + programName + " lock"},
+		{name: "passphrase", summary: "change the credential store's passphrase, or with --backend give its key to an OS keyring", run: runPassphrase,
+			flags: []flagSpec{{long: "backend", placeholder: "NAME", values: append([]string{cache.GuardianPassphrase}, cache.KeyringBackends()...),
+				help: "who keeps the store's key from now on: file (a passphrase, the default) or secret-service, kwallet, keychain, wincred, pass, keyctl"}},
+			example: "  " + programName + " passphrase\n  " + programName + " passphrase --backend secret-service"},
 		{name: "get", summary: "print a valid credential", run: runGet,
 			flags: []flagSpec{
 				{long: "format", placeholder: "FORMAT", values: []string{"json", "token", "header"}, help: "json (default), token or header"},
@@ -172,17 +176,21 @@ func runLogout(a *app, in *invocation) error {
 // profileStatus is one row of status output.
 type profileStatus struct {
 	helper.Status
-	Backend string `json:"backend"`
-	BaseURL string `json:"base_url"`
-	Error   string `json:"error,omitempty"`
-	err     error  // Error's cause, for the exit status
+	Backend     string `json:"backend"` // the profile's setting
+	Store       string `json:"store"`   // its directory
+	Guardian    string `json:"guardian,omitempty"`
+	KeyUnlocked bool   `json:"key_unlocked"`
+	storeInfo   storeInfo
+	BaseURL     string `json:"base_url"`
+	Error       string `json:"error,omitempty"`
+	err         error  // Error's cause, for the exit status
 }
 
-// runLock forgets the derived key of the encrypted-file store from the kernel
-// keyring. Sessions stay in the store; they are just unreadable until the
-// passphrase is given again.
+// runLock forgets the unlocked keys of the user's stores from the kernel
+// keyring. Sessions stay in the stores; the next call asks each store's
+// guardian (the passphrase, or the OS keyring) for its key again.
 func runLock(a *app, _ *invocation) error {
-	e, err := a.loadConfig()
+	paths, err := config.ResolvePaths(a.getenv)
 	if err != nil {
 		return err
 	}
@@ -190,10 +198,51 @@ func runLock(a *app, _ *invocation) error {
 	if err != nil {
 		return fmt.Errorf("no kernel keyring here, so nothing is kept unlocked: %w", err)
 	}
-	if err := cache.LockStore(storeDir(e.paths), keys); err != nil {
+	stores := cache.Stores(paths.DataDir)
+	for _, dir := range stores {
+		if err := cache.LockStore(dir, keys); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "%s: locked the credential store in %s\n", programName, dir)
+	}
+	if len(stores) == 0 {
+		fmt.Fprintf(a.stderr, "%s: there is no credential store to lock yet\n", programName)
+	}
+	return nil
+}
+
+// runPassphrase gives the profile's store a new guardian for its key: a new
+// passphrase, or an OS keyring. The sessions stay as they are.
+func runPassphrase(a *app, in *invocation) error {
+	guardian, err := in.oneOf("backend", cache.GuardianPassphrase, append([]string{cache.GuardianPassphrase}, cache.KeyringBackends()...)...)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "%s: locked the encrypted store in %s\n", programName, storeDir(e.paths))
+	e, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	p, err := config.Resolve(e.file, a.profileName(), a.getenv, config.Overrides{})
+	if err != nil {
+		return err
+	}
+	var prompt helper.Prompter
+	if helper.MayPrompt(helper.Signals{NonInteractiveFlag: a.nonInteractive, CI: a.getenv("CI"), TTY: ttyAvailable}) {
+		prompt = promptTTY
+	}
+	opts := a.storeOptions(e.paths, p, prompt)
+	opts.Guardian = "" // the store's own, whatever the profile asks for
+	prev, err := cache.Rekey(opts, guardian)
+	if err != nil {
+		return err
+	}
+	switch {
+	case prev == guardian && guardian == cache.GuardianPassphrase:
+		fmt.Fprintf(a.stderr, "%s: changed the passphrase of the credential store in %s\n", programName, opts.Dir)
+	default:
+		fmt.Fprintf(a.stderr, "%s: the key of the credential store in %s is now kept by %s (was %s)\n",
+			programName, opts.Dir, cache.GuardianName(guardian), cache.GuardianName(prev))
+	}
 	return nil
 }
 
@@ -247,9 +296,9 @@ func (a *app) profileStatus(e *env, name string) profileStatus {
 	if err != nil {
 		return failed(err)
 	}
-	row.BaseURL, row.Auth = profile.BaseURL, profile.Auth
-	eng, backend, err := a.engineFor(e, profile, helper.Signals{NonInteractiveFlag: true})
-	row.Backend = backend
+	row.BaseURL, row.Auth, row.Backend = profile.BaseURL, profile.Auth, profile.Backend
+	eng, info, err := a.engineFor(e, profile, helper.Signals{NonInteractiveFlag: true})
+	row.Store, row.Guardian, row.KeyUnlocked, row.storeInfo = info.Dir, info.Guardian, info.Cached, info
 	if err != nil {
 		return failed(err)
 	}
@@ -264,7 +313,7 @@ func (a *app) profileStatus(e *env, name string) profileStatus {
 func writeStatus(a *app, r profileStatus) {
 	w := a.stdout
 	fmt.Fprintf(w, "profile %s\n", r.Profile)
-	fmt.Fprintf(w, "  auth:      %s\n  base url:  %s\n  backend:   %s\n", r.Auth, r.BaseURL, r.Backend)
+	fmt.Fprintf(w, "  auth:      %s\n  base url:  %s\n  backend:   %s: %s\n  store:     %s\n", r.Auth, r.BaseURL, r.Backend, r.storeInfo, r.Store)
 	if r.Error != "" {
 		fmt.Fprintf(w, "  error:     %s\n", r.Error)
 		return

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -56,31 +56,35 @@ func runDoctor(a *app, _ *invocation) error {
 		return exitStatus(exitError)
 	}
 	add("ok", "profile", fmt.Sprintf("%s (%s)", p.Name, p.Auth), "")
+	opts := a.storeOptions(e.paths, p, nil)
 	failed := false
 	// The directories commands use, checked as they check them.
-	for _, dir := range []string{storeDir(e.paths), locksDir(e.paths), failuresDir(e.paths)} {
+	for _, dir := range []string{opts.Dir, locksDir(opts.Dir), failuresDir(e.paths)} {
 		if err := cache.EnsurePrivateDir(dir); err != nil {
 			add("FAIL", "directory", err.Error(), "chmod 700 it and make sure it is yours and not a symlink")
 			failed = true
 		}
 	}
 	if !failed {
-		add("ok", "directories", "private (0700, yours): "+filepath.Dir(storeDir(e.paths))+", "+e.paths.CacheDir, "")
+		add("ok", "directories", "private (0700, yours): "+opts.Dir+", "+e.paths.CacheDir, "")
 	}
-	failed = a.doctorBackend(p, add) || failed
+	failed = a.doctorStore(p, opts, add) || failed
 	failed = a.doctorIAM(p, add) || failed
-	if eng, _, err := a.engineFor(e, p, helper.Signals{NonInteractiveFlag: true}); err == nil {
-		switch st, err := eng.Status(); {
-		case err != nil:
-			// Not "none": a locked keyring or a damaged store still holds
-			// the session, and logging in again would not help.
-			add("FAIL", "session", "cannot read: "+err.Error(), strings.Join(a.hints(err), "; "))
-			failed = true
-		case st.LoggedIn:
-			add("ok", "session", fmt.Sprintf("%s, account %d", st.Username, st.AccountID), "")
-		default:
-			add("warn", "session", "none", fmt.Sprintf("run '%s login --profile %s'", programName, p.Name))
-		}
+	// Any check that cannot run fails, with what it would take: a locked
+	// store or a damaged session must not pass for a healthy one.
+	eng, _, err := a.engineFor(e, p, helper.Signals{NonInteractiveFlag: true})
+	var st helper.Status
+	if err == nil {
+		st, err = eng.Status()
+	}
+	switch {
+	case err != nil:
+		add("FAIL", "session", "cannot read: "+err.Error(), strings.Join(a.hints(err), "; "))
+		failed = true
+	case st.LoggedIn:
+		add("ok", "session", fmt.Sprintf("%s, account %d", st.Username, st.AccountID), "")
+	default:
+		add("warn", "session", "none", fmt.Sprintf("run '%s login --profile %s'", programName, p.Name))
 	}
 	if failed {
 		return exitStatus(exitError)
@@ -88,41 +92,55 @@ func runDoctor(a *app, _ *invocation) error {
 	return nil
 }
 
-// doctorBackend reports the backend in use and whether it is reachable.
-func (a *app) doctorBackend(p config.Profile, add func(level, name, detail, fix string)) (failed bool) {
-	backend := p.Backend
-	if backend == "auto" {
-		backend = a.autoBackend()
-	}
-	bus := a.getenv("DBUS_SESSION_BUS_ADDRESS")
+// storeFix says what to do about a store that cannot be opened.
+func storeFix(err error) string {
+	var (
+		ge      *cache.GuardianError
+		corrupt *cache.CorruptError
+	)
 	switch {
-	case bus == "" || strings.HasPrefix(bus, "disabled:"):
-		add("ok", "d-bus", "no session bus (desktop keyrings unreachable; auto uses the encrypted file)", "")
-	case cache.SecretServiceReachable(a.getenv):
+	case errors.As(err, &ge):
+		return fmt.Sprintf("unlock or start %s, or while the key is still unlocked here move it under a passphrase: '%s passphrase --backend file'",
+			cache.GuardianName(ge.Guardian), programName)
+	case errors.As(err, &corrupt):
+		return "the file named is damaged: move it away and log in again"
+	}
+	return "see the error; '" + programName + " doctor' after each fix"
+}
+
+// doctorStore reports the session bus, the store and its guardian, and the
+// kernel keyring that keeps the unlocked key.
+func (a *app) doctorStore(p config.Profile, opts cache.FileOptions, add func(level, name, detail, fix string)) (failed bool) {
+	if bus := cache.SessionBus(a.getenv); bus == "" {
+		add("ok", "d-bus", "no session bus (desktop keyrings unreachable)", "")
+	} else if cache.SecretServiceReachable(a.getenv) {
 		add("ok", "d-bus", "session bus with a Secret Service", "")
-	default:
-		add("warn", "d-bus", "session bus without a Secret Service", "start gnome-keyring or KeePassXC's Secret Service, or keep backend = \"file\"")
-	}
-	if backend != "file" {
-		store, err := cache.OpenKeyring(backend, cache.KeyringOptions{ServiceName: programName, Env: a.getenv})
-		if err == nil {
-			err = probeStore(store)
-		}
-		if err != nil {
-			add("FAIL", "backend", fmt.Sprintf("%s (profile %s): %v", backend, p.Backend, err), `unlock or start it, or set backend = "file" in the profile`)
-			return true
-		}
-		add("ok", "backend", backend+" stores, reads and deletes an entry", "")
-		return false
-	}
-	add("ok", "backend", "encrypted file (profile "+p.Backend+")", "")
-	if _, err := cache.NewKernelKeyCache(); err != nil {
-		add("warn", "kernel keyring", "unavailable: every call derives the store key (~150 ms): "+err.Error(),
-			"allow the keyctl system calls (container seccomp profiles often block them) or use an OS keyring backend")
 	} else {
-		add("ok", "kernel keyring", "keeps the unlocked store key for 12 h", "")
+		add("warn", "d-bus", "session bus without a Secret Service", "start gnome-keyring or KeePassXC's Secret Service, or use backend = \"file\"")
 	}
-	return false
+	guardian, ok, err := cache.CheckGuardian(opts)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		next := p.Backend
+		if next == "auto" {
+			next = cache.ChooseGuardian(a.getenv)
+		}
+		add("ok", "store", fmt.Sprintf("%s: not made yet; the first login makes it, its key kept by %s", opts.Dir, cache.GuardianName(next)), "")
+	case err != nil:
+		add("FAIL", "store", err.Error(), storeFix(err))
+		failed = true
+	case ok:
+		add("ok", "store", fmt.Sprintf("%s: key kept by %s, which gives it", opts.Dir, cache.GuardianName(guardian)), "")
+	default:
+		add("ok", "store", fmt.Sprintf("%s: key kept by %s (asked when the unlocked key expires)", opts.Dir, cache.GuardianName(guardian)), "")
+	}
+	if _, err := cache.NewKernelKeyCache(); err != nil {
+		add("warn", "kernel keyring", "unavailable: every call asks the store's guardian (a passphrase costs ~150 ms): "+err.Error(),
+			"allow the keyctl system calls (container seccomp profiles often block them), or use an OS keyring backend")
+	} else {
+		add("ok", "kernel keyring", fmt.Sprintf("keeps the unlocked store key for %s", keyTTL), "")
+	}
+	return failed
 }
 
 // doctorIAM checks base_url, reachability and the clock against IAM's.
@@ -155,22 +173,4 @@ func (a *app) doctorIAM(p config.Profile, add func(level, name, detail, fix stri
 		add("ok", "clock", fmt.Sprintf("within %s of IAM's", maxClockSkew), "")
 	}
 	return false
-}
-
-// probeStore writes, reads back and deletes an entry of its own: opening a
-// keyring proves little (a locked collection opens fine and refuses reads).
-// On a desktop, a locked keyring may show its unlock dialog here.
-func probeStore(s cache.Store) error {
-	const key, value = "doctor-probe", "written by gcore-credential-helper doctor"
-	if err := s.Put(key, []byte(value)); err != nil {
-		return err
-	}
-	got, err := s.Get(key)
-	if err == nil && string(got) != value {
-		err = errors.New("read back something else than was written")
-	}
-	if delErr := s.Delete(key); err == nil {
-		err = delErr
-	}
-	return err
 }

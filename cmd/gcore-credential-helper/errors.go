@@ -46,10 +46,16 @@ func exitCode(err error) int {
 // hints says what to do next, one line each, for errors where that is clear.
 func (a *app) hints(err error) []string {
 	var (
-		login *helper.LoginRequiredError
-		usage *usageError
+		login    *helper.LoginRequiredError
+		usage    *usageError
+		guardian *cache.GuardianError
+		damaged  *helper.DamagedError
 	)
 	switch {
+	case errors.As(err, &damaged):
+		return []string{fmt.Sprintf("run '%s login --profile %s' to replace it", programName, damaged.Profile)}
+	case errors.As(err, &guardian):
+		return []string{fmt.Sprintf("unlock %s (or start it) and try again; '%s doctor' checks it", cache.GuardianName(guardian.Guardian), programName)}
 	case errors.As(err, &login):
 		run := fmt.Sprintf("run '%s login --profile %s' in a terminal", programName, login.Profile)
 		if login.Reason != "" {
@@ -63,9 +69,9 @@ func (a *app) hints(err error) []string {
 	case errors.Is(err, errNoPassphrase):
 		return []string{"set GCORE_KEYRING_PASSPHRASE or GCORE_ASKPASS, or run the command in a terminal"}
 	case errors.Is(err, cache.ErrUnavailable):
-		return []string{fmt.Sprintf("unlock the keyring or start its service, or set backend = \"file\" for this profile; '%s doctor' checks the backend", programName)}
+		return []string{fmt.Sprintf("unlock the keyring or start its service; '%s doctor' checks it", programName)}
 	case errors.Is(err, cache.ErrLockTimeout):
-		return []string{"another gcore-credential-helper is still logging in; try again, or raise lock_timeout"}
+		return []string{"another gcore-credential-helper is still logging in, refreshing or unlocking the store; try again, or raise lock_timeout in the profile"}
 	case errors.Is(err, iam.ErrUntrustedCertificate):
 		return []string{"TLS verification cannot be turned off; to trust a private CA or proxy, add it to the system store or point SSL_CERT_FILE at it"}
 	case errors.Is(err, iam.ErrBadCredentials):

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/cache"
@@ -18,7 +16,7 @@ import (
 // errNoPassphrase means the encrypted store is locked and nothing may unlock it.
 var errNoPassphrase = errors.New("the encrypted store is locked and no passphrase is available")
 
-// keyTTL is how long an unlocked store's derived key stays in the kernel keyring.
+// keyTTL is how long an unlocked store's key stays in the kernel keyring.
 const keyTTL = 12 * time.Hour
 
 // overrides are the flags that feed profile resolution, and the caller's
@@ -48,21 +46,39 @@ func (a *app) loadConfig() (*env, error) {
 
 func (a *app) profileName() string { return config.ProfileName(a.profile, a.getenv) }
 
+// storeInfo says where a profile's sessions live, for status and doctor.
+type storeInfo struct {
+	Dir      string
+	Guardian string // "" before the store is made
+	Cached   bool   // the key came from the kernel keyring
+}
+
+// String says it in words.
+func (s storeInfo) String() string {
+	switch {
+	case s.Guardian == "":
+		return "encrypted file, not made yet (the first login makes it)"
+	case s.Cached:
+		return "encrypted file, key kept by " + cache.GuardianName(s.Guardian) + ", unlocked for this session"
+	}
+	return "encrypted file, key kept by " + cache.GuardianName(s.Guardian)
+}
+
 // engine wires the token engine for the selected profile.
-func (a *app) engine(o overrides) (*helper.Engine, *env, string, error) {
+func (a *app) engine(o overrides) (*helper.Engine, *env, storeInfo, error) {
 	e, err := a.loadConfig()
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, storeInfo{}, err
 	}
 	profile, err := config.Resolve(e.file, a.profileName(), a.getenv, o.Overrides)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, storeInfo{}, err
 	}
-	eng, backend, err := a.engineFor(e, profile, o.signals)
-	return eng, e, backend, err
+	eng, info, err := a.engineFor(e, profile, o.signals)
+	return eng, e, info, err
 }
 
-func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) (*helper.Engine, string, error) {
+func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) (*helper.Engine, storeInfo, error) {
 	signals.NonInteractiveFlag = signals.NonInteractiveFlag || a.nonInteractive
 	signals.CI = a.getenv("CI")
 	signals.TTY = ttyAvailable
@@ -70,9 +86,16 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 	if helper.MayPrompt(signals) {
 		prompt = promptTTY
 	}
-	store, backend, err := a.openStore(e.paths, profile, prompt)
+	opts := a.storeOptions(e.paths, profile, prompt)
+	info := storeInfo{Dir: opts.Dir}
+	// Opened on demand: someone who never logged in is asked to log in, not
+	// for the passphrase of a store they never made.
+	store, err := cache.OpenFileOnDemand(opts)
 	if err != nil {
-		return nil, "", err
+		return nil, info, err
+	}
+	if g, ok := store.(cache.Guarded); ok {
+		info.Guardian, info.Cached = g.Guardian(), g.KeyCached()
 	}
 	client, err := iam.NewClient(profile.BaseURL, iam.Options{
 		Timeout:   profile.HTTPTimeout,
@@ -80,9 +103,9 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 		Debugf:    a.debugf,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("profile %q: %w", profile.Name, err)
+		return nil, info, fmt.Errorf("profile %q: %w", profile.Name, err)
 	}
-	locker := &cache.Locker{Dir: locksDir(e.paths), OnWait: func() {
+	locker := &cache.Locker{Dir: locksDir(opts.Dir), OnWait: func() {
 		fmt.Fprintf(a.stderr, "%s: waiting for another gcore-credential-helper to finish logging in (profile %q)\n", programName, profile.Name)
 	}}
 	return &helper.Engine{
@@ -104,45 +127,29 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 		Hostname: hostname(),
 		Debugf:   a.debugf,
 		Notef:    a.notef,
-	}, backend, nil
+	}, info, nil
 }
 
-// openStore opens the profile's backend. It returns the store and a short
-// description of the backend for status.
-func (a *app) openStore(paths config.Paths, p config.Profile, prompt helper.Prompter) (helper.Store, string, error) {
-	backend := p.Backend
-	if backend == "auto" {
-		backend = a.autoBackend()
-	}
-	if backend != "file" {
-		store, err := cache.OpenKeyring(backend, cache.KeyringOptions{ServiceName: programName, Env: a.getenv})
-		if err != nil {
-			return nil, "", err
-		}
-		return store, backend, nil
-	}
-	keys, keyErr := cache.NewKernelKeyCache()
+// storeOptions are the options of the store for profile p's backend.
+func (a *app) storeOptions(paths config.Paths, p config.Profile, prompt helper.Prompter) cache.FileOptions {
 	opts := cache.FileOptions{
-		Dir:        storeDir(paths),
-		Passphrase: a.passphrase(prompt),
-		KeyTTL:     keyTTL,
+		Dir:            cache.StoreDir(paths.DataDir, p.Backend),
+		Guardian:       p.Backend,
+		Passphrase:     a.passphrase(prompt),
+		KeyringOptions: cache.KeyringOptions{ServiceName: programName, Env: a.getenv},
+		KeyTTL:         keyTTL,
+		UnlockWait:     p.LockTimeout,
+		OnUnlockWait: func() {
+			fmt.Fprintf(a.stderr, "%s: waiting for another gcore-credential-helper to unlock the credential store\n", programName)
+		},
+		Migrate: func() []string { return cache.LegacyKeyrings(p.Backend, a.getenv) },
 	}
-	if keyErr == nil {
+	if keys, err := cache.NewKernelKeyCache(); err == nil {
 		opts.KeyCache = keys
 	} else {
-		a.debugf("kernel keyring unavailable, the store key is derived on every call: %v", keyErr)
+		a.debugf("kernel keyring unavailable, the store's guardian is asked on every call: %v", err)
 	}
-	// Opened on demand: someone who never logged in is asked to log in,
-	// not for the passphrase of a store they never made.
-	store, err := cache.OpenFileOnDemand(opts)
-	if err != nil {
-		return nil, "", err
-	}
-	desc := "file"
-	if keyErr != nil {
-		desc += " (key derived on every call: no kernel keyring)"
-	}
-	return store, desc, nil
+	return opts
 }
 
 // hostname names this machine in minted API keys.
@@ -154,43 +161,13 @@ func hostname() string {
 	return h
 }
 
-// storeDir is where the encrypted-file backend keeps its files.
-func storeDir(paths config.Paths) string { return filepath.Join(paths.DataDir, "store") }
-
-// locksDir holds the per-key lock files.
-func locksDir(paths config.Paths) string { return filepath.Join(paths.CacheDir, "locks") }
+// locksDir holds the per-key lock files: beside the store, so that every
+// process that can read a session serialises on the same lock, whatever its
+// XDG_CACHE_HOME.
+func locksDir(storeDir string) string { return filepath.Join(storeDir, "locks") }
 
 // failuresDir holds the short memory of failed logins.
 func failuresDir(paths config.Paths) string { return filepath.Join(paths.CacheDir, "failures") }
-
-// autoBackend picks the platform keyring when one is reachable and otherwise
-// the encrypted file. On Linux that means a Secret Service on the session
-// bus; with no bus address the file is chosen without touching D-Bus, so the
-// common headless case costs nothing.
-func (a *app) autoBackend() string {
-	switch runtime.GOOS {
-	case "darwin":
-		return compiledInOrFile("keychain")
-	case "windows":
-		return compiledInOrFile("wincred")
-	}
-	if addr := a.getenv("DBUS_SESSION_BUS_ADDRESS"); addr == "" || strings.HasPrefix(addr, "disabled:") {
-		return "file"
-	}
-	if cache.SecretServiceReachable(a.getenv) {
-		return "secret-service"
-	}
-	return "file"
-}
-
-// compiledInOrFile is the platform keyring when this build has it (a macOS
-// build without cgo has no Keychain), else the encrypted file.
-func compiledInOrFile(backend string) string {
-	if cache.KeyringCompiledIn(backend) {
-		return backend
-	}
-	return "file"
-}
 
 // passphrase returns the store's passphrase source: GCORE_KEYRING_PASSPHRASE,
 // then the GCORE_ASKPASS program, then the terminal. Never stdin: it carries

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,8 +93,8 @@ func (s *Sandbox) Env(extra ...string) []string {
 	return env
 }
 
-// ForgetStoreKey removes the sandbox store's derived key from the kernel
-// keyring, where the helper keeps it for 12 h. Tests call it on cleanup so
+// ForgetStoreKey removes the sandbox stores' unlocked keys from the kernel
+// keyring, where the helper keeps them for 12 h. Tests call it on cleanup so
 // that repeated runs do not fill a non-root user's key quota (200 keys). It
 // does nothing where there is no store or no kernel keyring.
 func (s *Sandbox) ForgetStoreKey() error {
@@ -101,5 +102,9 @@ func (s *Sandbox) ForgetStoreKey() error {
 	if err != nil {
 		return nil
 	}
-	return cache.LockStore(filepath.Join(s.DataHome, "gcore-credential-helper", "store"), keys)
+	var errs []error
+	for _, dir := range cache.Stores(filepath.Join(s.DataHome, "gcore-credential-helper")) {
+		errs = append(errs, cache.LockStore(dir, keys))
+	}
+	return errors.Join(errs...)
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/godbus/dbus"
 )
@@ -47,7 +46,7 @@ exec kwalletd5`
 // offscreen platform), with its files in a temporary HOME, and opens the
 // default wallet. apps are the application ids allowed into the wallet
 // without a prompt. It stops when the test ends.
-func StartKWallet(t testing.TB, apps ...string) (*KWallet, error) {
+func StartKWallet(t Scope, apps ...string) (*KWallet, error) {
 	t.Helper()
 	if err := installed("dbus-run-session", "kwalletd5"); err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/godbus/dbus"
@@ -38,7 +37,7 @@ func installed(progs ...string) error {
 
 // sessionDirs makes a temporary HOME with config, data and runtime
 // directories, and returns it with the environment that points there.
-func sessionDirs(t testing.TB) (home string, env []string, err error) {
+func sessionDirs(t Scope) (home string, env []string, err error) {
 	home = t.TempDir()
 	env = []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -58,7 +57,7 @@ func sessionDirs(t testing.TB) (home string, env []string, err error) {
 // startSession runs script under dbus-run-session with env, in a process
 // group of its own that is killed when the test ends. script must print the
 // bus address on its first line, then exec the daemon in the foreground.
-func startSession(t testing.TB, script string, env []string) (*session, error) {
+func startSession(t Scope, script string, env []string) (*session, error) {
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

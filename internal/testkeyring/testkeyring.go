@@ -25,6 +25,15 @@ import (
 	"github.com/godbus/dbus"
 )
 
+// Scope is where a service lives: a test (testing.TB has these) or a
+// benchmark run. Its temporary directories hold the service's files, and its
+// cleanups stop the service.
+type Scope interface {
+	Helper()
+	TempDir() string
+	Cleanup(func())
+}
+
 // RequireEnv lists the backends that must run ("all" for every one).
 const RequireEnv = "GCORE_TEST_REQUIRE_BACKENDS"
 
@@ -62,7 +71,7 @@ printf %s "$KEYRING_PASSWORD" | exec gnome-keyring-daemon --unlock --components=
 
 // StartSecretService starts a Secret Service for this test only; it stops
 // when the test ends. Its keyring files live in a temporary HOME.
-func StartSecretService(t testing.TB) (*SecretService, error) {
+func StartSecretService(t Scope) (*SecretService, error) {
 	t.Helper()
 	if err := installed("dbus-run-session", "gnome-keyring-daemon"); err != nil {
 		return nil, err
@@ -155,7 +164,7 @@ func (s *SecretService) Unlock() error {
 // Pass sets up a password store for this test only: a new GPG home with a
 // key that has no passphrase, and a store initialised for it. It returns the
 // environment that selects both (GNUPGHOME, PASSWORD_STORE_DIR).
-func Pass(t testing.TB) ([]string, error) {
+func Pass(t Scope) ([]string, error) {
 	t.Helper()
 	if err := installed("pass", "gpg", "gpgconf"); err != nil {
 		return nil, err
