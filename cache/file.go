@@ -30,8 +30,13 @@ type FileOptions struct {
 	Guardian string
 	// Passphrase is asked only when the passphrase guardian must unlock the
 	// store; confirm is true when a new passphrase is being set, so the
-	// caller should ask twice.
+	// caller should ask twice. prompt is a short question ending in ": "
+	// (PromptNewPassphrase, PromptPassphrase, PromptPassphraseAgain).
 	Passphrase func(prompt string, confirm bool) (string, error)
+	// PassphraseAttempts is how many passphrases an unlock tries before it
+	// reports ErrWrongPassphrase: more than one only where a person types
+	// it (as sudo does); zero means one.
+	PassphraseAttempts int
 	// Keyring opens the OS keyring that guards a store's key; nil opens it
 	// with OpenKeyring and KeyringOptions.
 	Keyring func(backend string) (Store, error)
@@ -83,6 +88,7 @@ type FileStore struct {
 	aead     cipher.AEAD
 	nameKey  []byte
 	cached   bool
+	made     bool // this process made the store (see uncreatedFile.Abandon)
 }
 
 // OpenFile opens the store in opts.Dir, creating the directory and the store
@@ -226,7 +232,7 @@ func create(opts FileOptions) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create credential store: %w", err)
 	}
-	if err := guard(opts, &m, key, "New passphrase"); err != nil {
+	if err := guard(opts, &m, key); err != nil {
 		return nil, err
 	}
 	err = linkNew(filepath.Join(opts.Dir, metaName), m.encode(), 0o600)
@@ -238,7 +244,11 @@ func create(opts FileOptions) (*FileStore, error) {
 		forgetGuarded(opts, m)
 		return nil, fmt.Errorf("create credential store: %w", err)
 	}
-	return unlockedWith(opts, m, key)
+	s, err := unlockedWith(opts, m, key)
+	if s != nil {
+		s.made = true
+	}
+	return s, err
 }
 
 // unlockedWith opens the store with a key its guardian just gave, caches

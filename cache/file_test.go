@@ -117,8 +117,8 @@ func TestFileStoreReopen(t *testing.T) {
 			t.Error("KeyCached() = true without a key cache")
 		}
 		want := []prompt{
-			{Confirm: true, Prompt: "New passphrase for the credential store in " + dir},
-			{Confirm: false, Prompt: "Passphrase for the credential store in " + dir},
+			{Confirm: true, Prompt: PromptNewPassphrase},
+			{Confirm: false, Prompt: PromptPassphrase},
 		}
 		if diff := cmp.Diff(want, prompts); diff != "" {
 			t.Errorf("prompts (-want +got):\n%s", diff)
@@ -202,6 +202,55 @@ func TestFileStorePassphraseErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "not the passphrase") {
 				t.Errorf("error reveals the passphrase: %v", err)
+			}
+		})
+	}
+}
+
+// TestFileStorePassphraseAttempts: a person who mistypes the passphrase is
+// asked again, up to PassphraseAttempts; a script (one attempt) is not.
+func TestFileStorePassphraseAttempts(t *testing.T) {
+	ts := newTestStore(t)
+	answers := func(list ...string) (func(string, bool) (string, error), *[]string) {
+		var asked []string
+		return func(prompt string, _ bool) (string, error) {
+			asked = append(asked, prompt)
+			if len(asked) > len(list) {
+				return "", errors.New("asked once too often")
+			}
+			return list[len(asked)-1], nil
+		}, &asked
+	}
+	tests := []struct {
+		name      string
+		attempts  int
+		answers   []string
+		wantErr   error
+		wantAsked []string
+	}{
+		{"script: one try", 0, []string{"typo", testPass}, ErrWrongPassphrase, []string{PromptPassphrase}},
+		{"person: second try", 3, []string{"typo", testPass}, nil, []string{PromptPassphrase, PromptPassphraseAgain}},
+		{"person: three wrong", 3, []string{"a", "b", "c", testPass}, ErrWrongPassphrase,
+			[]string{PromptPassphrase, PromptPassphraseAgain, PromptPassphraseAgain}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := ts.opts
+			opts.KeyCache = nil
+			opts.PassphraseAttempts = tt.attempts
+			var asked *[]string
+			opts.Passphrase, asked = answers(tt.answers...)
+			s, err := OpenFile(opts)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("OpenFile error = %v, want %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.wantAsked, *asked); diff != "" {
+				t.Errorf("prompts (-want +got):\n%s", diff)
+			}
+			if err == nil {
+				if _, err := s.Get("missing"); !errors.Is(err, ErrNotFound) {
+					t.Errorf("Get after unlock = %v, want ErrNotFound", err)
+				}
 			}
 		})
 	}

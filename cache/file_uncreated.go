@@ -115,6 +115,55 @@ func (u *uncreatedFile) KeyCached() bool {
 	return u.open != nil && u.open.KeyCached()
 }
 
+// Abandon unmakes a store that this value made and that nothing was ever
+// put in, so that a first login that fails leaves no store behind (and no
+// passphrase to remember). A store another process made, or one holding any
+// entry, is kept. The directory and its lock files stay: other processes
+// may be waiting on those locks.
+//
+// It runs under the unlock lock, so no process is unlocking the store
+// meanwhile; one that already holds the key and is about to put its first
+// entry could still lose it (it would be told to log in again), which takes
+// two first logins at the same moment and one of them failing.
+func (u *uncreatedFile) Abandon() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.open == nil || !u.open.made {
+		return
+	}
+	unlock, err := lockUnlocking(u.opts)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	if hasEntries(u.opts.Dir) {
+		return
+	}
+	if err := os.Remove(filepath.Join(u.opts.Dir, metaName)); err != nil {
+		return
+	}
+	forgetGuarded(u.opts, metadata{ID: u.open.id, Guardian: u.open.guardian})
+	if u.opts.KeyCache != nil {
+		_ = u.opts.KeyCache.Forget(u.open.id)
+	}
+	u.open = nil
+}
+
+// hasEntries reports whether dir holds an entry, or cannot be read (then
+// it may).
+func hasEntries(dir string) bool {
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return true
+	}
+	for _, n := range names {
+		if filepath.Ext(n.Name()) == entrySuffix {
+			return true
+		}
+	}
+	return false
+}
+
 // PrepareWrite makes the store now, asking for its new passphrase, so that a
 // caller about to do something costly (a login) learns first whether the
 // result can be kept.

@@ -133,3 +133,65 @@ func TestPrepareWriteMakesTheStoreNow(t *testing.T) {
 		t.Errorf("PrepareWrite without a passphrase = %v, store made %v; want an error and no store", err, storeCreated(fail.Dir))
 	}
 }
+
+// TestAbandonUnmakesOnlyAnEmptyStoreItMade: a store made for a login that
+// then failed is removed with its key; a store that was there before, or
+// that holds an entry, is kept.
+func TestAbandonUnmakesOnlyAnEmptyStoreItMade(t *testing.T) {
+	type preparer interface {
+		PrepareWrite() error
+		Abandon()
+	}
+	open := func(t *testing.T, opts FileOptions) preparer {
+		t.Helper()
+		s, err := OpenFileOnDemand(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, ok := s.(preparer)
+		if !ok {
+			t.Fatalf("OpenFileOnDemand on %s returned %T, want a store made on demand", opts.Dir, s)
+		}
+		return p
+	}
+
+	opts := onDemandOptions(t, passphrase(testPass))
+	s := open(t, opts)
+	if err := s.PrepareWrite(); err != nil {
+		t.Fatal(err)
+	}
+	s.Abandon()
+	if storeCreated(opts.Dir) {
+		t.Error("Abandon kept the empty store it made")
+	}
+	if _, err := os.Stat(opts.Dir); err != nil {
+		t.Errorf("Abandon removed the directory (and its lock files): %v", err)
+	}
+
+	// Made, then a value put: kept.
+	s = open(t, opts)
+	if err := s.PrepareWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(Store).Put("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	s.Abandon()
+	if !storeCreated(opts.Dir) {
+		t.Fatal("Abandon removed a store holding an entry")
+	}
+
+	// Made meanwhile by another process: kept even when empty.
+	other := onDemandOptions(t, passphrase(testPass))
+	late := open(t, other)
+	if _, err := OpenFile(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := late.PrepareWrite(); err != nil {
+		t.Fatal(err)
+	}
+	late.Abandon()
+	if !storeCreated(other.Dir) {
+		t.Error("Abandon removed a store another process made")
+	}
+}

@@ -93,11 +93,19 @@ func (opts FileOptions) keyring(backend string) (Store, error) {
 	return OpenKeyring(backend, opts.KeyringOptions)
 }
 
+// The questions a store asks its passphrase source. They are short: the
+// source explains once what the passphrase protects.
+const (
+	PromptNewPassphrase   = "New passphrase: "
+	PromptPassphrase      = "Passphrase: "
+	PromptPassphraseAgain = "Sorry, try again. Passphrase: "
+)
+
 // guard gives key to m's guardian: sealed with a new passphrase in m, or
-// stored in the keyring. prompt starts the passphrase question.
-func guard(opts FileOptions, m *metadata, key []byte, prompt string) error {
+// stored in the keyring.
+func guard(opts FileOptions, m *metadata, key []byte) error {
 	if m.Guardian == GuardianPassphrase {
-		pass, err := askPassphrase(opts, prompt+" for the credential store in "+opts.Dir, true)
+		pass, err := askPassphrase(opts, PromptNewPassphrase, true)
 		if err != nil {
 			return err
 		}
@@ -127,15 +135,21 @@ func forgetGuarded(opts FileOptions, m metadata) {
 // unlockKey asks m's guardian for the data key.
 func unlockKey(opts FileOptions, m metadata) ([]byte, error) {
 	if m.Guardian == GuardianPassphrase {
-		pass, err := askPassphrase(opts, "Passphrase for the credential store in "+opts.Dir, false)
-		if err != nil {
-			return nil, err
+		prompt := PromptPassphrase
+		for attempt := 1; ; attempt++ {
+			pass, err := askPassphrase(opts, prompt, false)
+			if err != nil {
+				return nil, err
+			}
+			key, err := m.openWithPassphrase(pass)
+			if !errors.Is(err, ErrWrongPassphrase) {
+				return key, err
+			}
+			if attempt >= opts.PassphraseAttempts {
+				return nil, fmt.Errorf("unlock credential store in %s: %w", opts.Dir, err)
+			}
+			prompt = PromptPassphraseAgain
 		}
-		key, err := m.openWithPassphrase(pass)
-		if errors.Is(err, ErrWrongPassphrase) {
-			return nil, fmt.Errorf("unlock credential store in %s: %w", opts.Dir, err)
-		}
-		return key, err
 	}
 	ring, err := opts.keyring(m.Guardian)
 	if err != nil {
@@ -206,7 +220,7 @@ func Rekey(opts FileOptions, guardian string) (previous string, err error) {
 	}
 	next := m
 	next.Version, next.Guardian, next.KDF, next.Wrapped = metaVersion2, guardian, kdfRecord{}, nil
-	if err := guard(opts, &next, key, "New passphrase"); err != nil {
+	if err := guard(opts, &next, key); err != nil {
 		return "", err
 	}
 	if err := atomicfile.Write(filepath.Join(opts.Dir, metaName), next.encode(), 0o600); err != nil {

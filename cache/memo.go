@@ -46,27 +46,27 @@ func (m FailureMemo) Remember(key string, at time.Time, message string) error {
 	return nil
 }
 
-// Recall returns the message of a failure for key remembered no longer than
-// within before now. A missing, unreadable or stale record is simply not
-// recalled.
-func (m FailureMemo) Recall(key string, now time.Time, within time.Duration) (message string, ok bool) {
+// Recall returns the message and time of a failure for key remembered no
+// longer than within before now. A missing, unreadable or stale record is
+// simply not recalled.
+func (m FailureMemo) Recall(key string, now time.Time, within time.Duration) (message string, at time.Time, ok bool) {
 	// A memory others could have written is not believed: it would make
 	// logins fail without trying.
 	if checkPrivateDir(m.Dir) != nil {
-		return "", false
+		return "", time.Time{}, false
 	}
 	data, err := readPrivateFile(m.path(key))
 	if err != nil {
-		return "", false
+		return "", time.Time{}, false
 	}
 	var r memoRecord
 	if json.Unmarshal(data, &r) != nil {
-		return "", false
+		return "", time.Time{}, false
 	}
 	if age := now.Sub(r.At); age < 0 || age >= within {
-		return "", false
+		return "", time.Time{}, false
 	}
-	return r.Message, true
+	return r.Message, r.At, true
 }
 
 // Forget drops the record for key, e.g. after a successful login.

@@ -37,9 +37,9 @@ func TestFailureMemo(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			msg, ok := m.Recall(tt.key, tt.now, within)
-			if ok != tt.wantOK || msg != tt.wantMsg {
-				t.Errorf("Recall = %q, %v; want %q, %v", msg, ok, tt.wantMsg, tt.wantOK)
+			msg, when, ok := m.Recall(tt.key, tt.now, within)
+			if ok != tt.wantOK || msg != tt.wantMsg || (ok && !when.Equal(at)) {
+				t.Errorf("Recall = %q, %s, %v; want %q, %s, %v", msg, when, ok, tt.wantMsg, at, tt.wantOK)
 			}
 		})
 	}
@@ -47,7 +47,7 @@ func TestFailureMemo(t *testing.T) {
 
 func TestFailureMemoFiles(t *testing.T) {
 	m := FailureMemo{Dir: filepath.Join(t.TempDir(), "failures")}
-	if _, ok := m.Recall("k", time.Now(), time.Minute); ok {
+	if _, _, ok := m.Recall("k", time.Now(), time.Minute); ok {
 		t.Error("Recall before the directory exists found something")
 	}
 	if err := m.Forget("k"); err != nil {
@@ -63,7 +63,7 @@ func TestFailureMemoFiles(t *testing.T) {
 	if err := os.WriteFile(m.path("k"), []byte("{garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.Recall("k", at, time.Minute); ok {
+	if _, _, ok := m.Recall("k", at, time.Minute); ok {
 		t.Error("Recall of a damaged record succeeded")
 	}
 }

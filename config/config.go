@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/G-Core/gcore-credential-helper/iam"
+	"github.com/G-Core/gcore-credential-helper/internal/baseurl"
 )
 
 // Env looks up an environment variable; the CLI passes os.Getenv, tests pass a map lookup.
@@ -119,6 +119,53 @@ type Overrides struct {
 	Backend  string
 	ClientID *int64
 	MinTTL   *time.Duration
+	// Create allows a profile the file does not have: only `login` makes
+	// profiles.
+	Create bool
+}
+
+// UnknownProfileError is a profile that is neither in the config file nor
+// "default": a typo must not become a fresh login against production.
+type UnknownProfileError struct {
+	Name  string
+	Known []string // the profiles there are, "default" included
+}
+
+func (e *UnknownProfileError) Error() string {
+	return fmt.Sprintf("unknown profile %q: the profiles are %s", e.Name, strings.Join(e.Known, ", "))
+}
+
+// Suggestion is the known profile closest to the name, when one is close
+// enough to be a typo of it, else "".
+func (e *UnknownProfileError) Suggestion() string {
+	best, bestDist := "", 3
+	for _, k := range e.Known {
+		if d := editDistance(e.Name, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, bytewise.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func defaults(name string) Profile {
@@ -134,6 +181,9 @@ func defaults(name string) Profile {
 	}
 }
 
+// DefaultProfile is the profile used when none is named; it always exists.
+const DefaultProfile = "default"
+
 // ProfileName picks the profile to use: the --profile flag, then GCORE_PROFILE, then "default".
 func ProfileName(flag string, env Env) string {
 	if flag != "" {
@@ -142,18 +192,24 @@ func ProfileName(flag string, env Env) string {
 	if name := env.get("GCORE_PROFILE"); name != "" {
 		return name
 	}
-	return "default"
+	return DefaultProfile
 }
 
 // Resolve builds the named profile with precedence flag > environment > config file > default
-// (SPEC §3). The environment contributes GCORE_BASE_URL and GCORE_KEYRING_BACKEND. A profile
-// missing from f (or a nil f) resolves to defaults: callers use HasProfile to tell a first login.
-// File values were validated by Load; environment and flag values are validated here.
+// (SPEC §3). The environment contributes GCORE_BASE_URL, GCORE_KEYRING_BACKEND,
+// GCORE_CLOUD_PROJECT_ID and GCORE_CLOUD_REGION_ID. "default" always exists; a profile missing
+// from f (or a nil f) is an *UnknownProfileError unless o.Create (a first login), and resolves
+// to defaults then. File values were validated by Load; environment and flag values are
+// validated here.
 func Resolve(f *File, name string, env Env, o Overrides) (Profile, error) {
 	if err := checkName(name); err != nil {
 		return Profile{}, err
 	}
 	p, ok := f.profile(name)
+	if !ok && name != DefaultProfile && !o.Create {
+		known := append([]string{DefaultProfile}, slices.DeleteFunc(f.ProfileNames(), func(n string) bool { return n == DefaultProfile })...)
+		return Profile{}, &UnknownProfileError{Name: name, Known: known}
+	}
 	if !ok {
 		p = defaults(name)
 	}
@@ -304,14 +360,14 @@ func checkBaseURL(s string) error {
 	return nil
 }
 
-// checkFileBaseURL adds the IAM client's own rule (https, or http to a loopback host; SPEC §3)
+// checkFileBaseURL adds the IAM client's own rule (https, or http to a loopback host)
 // for a base_url in the file, so that the error names the file, line and key rather than
 // surfacing later from the client.
 func checkFileBaseURL(s string) error {
 	if err := checkBaseURL(s); err != nil {
 		return err
 	}
-	_, err := iam.ValidateBaseURL(s)
+	_, err := baseurl.Parse(s)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -196,7 +197,7 @@ otp_command = "oathtool --totp -b KEY"
 	}
 	for name, w := range want {
 		t.Run(name, func(t *testing.T) {
-			got, err := Resolve(f, name, nil, Overrides{})
+			got, err := Resolve(f, name, nil, Overrides{Create: name == "absent"})
 			if err != nil {
 				t.Fatalf("Resolve: %v", err)
 			}
@@ -215,9 +216,30 @@ otp_command = "oathtool --totp -b KEY"
 	}
 }
 
+// TestUnknownProfile guards SPEC §3 and issue #10: a profile that is neither in the file nor
+// "default" is an error naming it and the profiles there are, with a suggestion for a typo;
+// only a login (Overrides.Create) makes one.
+func TestUnknownProfile(t *testing.T) {
+	f := mustLoad(t, "[profiles.default]\nusername = \"me@example.com\"\n[profiles.staging]\n[profiles.apitoken]\nauth = \"api-token\"\n")
+	for _, tc := range []struct{ name, msg, suggestion string }{
+		{"defualt", `unknown profile "defualt": the profiles are default, apitoken, staging`, "default"},
+		{"stagign", `unknown profile "stagign": the profiles are default, apitoken, staging`, "staging"},
+		{"nosuch", `unknown profile "nosuch": the profiles are default, apitoken, staging`, ""},
+	} {
+		_, err := Resolve(f, tc.name, nil, Overrides{})
+		var u *UnknownProfileError
+		if !errors.As(err, &u) || err.Error() != tc.msg || u.Suggestion() != tc.suggestion {
+			t.Errorf("Resolve(%q) = %v (suggestion %q), want %q and %q", tc.name, err, u.Suggestion(), tc.msg, tc.suggestion)
+		}
+	}
+	if _, err := Resolve(nil, "default", nil, Overrides{}); err != nil {
+		t.Errorf("default without a file: %v", err)
+	}
+}
+
 func TestResolveWithoutFile(t *testing.T) {
 	for _, f := range []*File{nil, mustLoad(t, "")} {
-		got, err := Resolve(f, "work", nil, Overrides{})
+		got, err := Resolve(f, "work", nil, Overrides{Create: true})
 		if err != nil {
 			t.Fatal(err)
 		}

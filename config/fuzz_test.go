@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/G-Core/gcore-credential-helper/iam"
+	"github.com/G-Core/gcore-credential-helper/internal/baseurl"
 )
 
 func FuzzLoad(f *testing.F) {
@@ -44,7 +44,7 @@ func FuzzLoad(f *testing.F) {
 				t.Fatalf("profile %q resolved out of range: %+v", name, p)
 			}
 			// A loaded base_url is one the IAM client will talk to (SPEC §3).
-			if _, err := iam.ValidateBaseURL(p.BaseURL); err != nil {
+			if _, err := baseurl.Parse(p.BaseURL); err != nil {
 				t.Fatalf("profile %q loaded base_url %q that the IAM client refuses: %v", name, p.BaseURL, err)
 			}
 			for _, h := range p.AllowedHosts {

@@ -126,11 +126,13 @@ func TestIAMErrorsThroughTheCLI(t *testing.T) {
 			},
 		},
 		{
+			// A profile that is neither configured nor stored is a typo, never
+			// a new login against production.
 			name:     "no session, non-interactive, profile not in the config file",
 			args:     []string{"--non-interactive", "get", "--profile", "ci"},
-			wantExit: 3,
-			wantLines: `gcore-credential-helper: error: login required for profile "ci"` + "\n" +
-				"hint: run 'gcore-credential-helper login --profile ci' in a terminal\n",
+			wantExit: 2,
+			wantLines: `gcore-credential-helper: error: unknown profile "ci": the profiles are default, ops` + "\n" +
+				"hint: only 'gcore-credential-helper login --profile ci' makes a new profile\n",
 		},
 		{
 			// SPEC §6 gives these two lines whatever was missing: scripts match them.

@@ -41,7 +41,7 @@ func TestFirstRunIsToldToLogIn(t *testing.T) {
 	if !strings.Contains(status.Stdout, "session:   none") {
 		t.Errorf("status does not say there is no session:\n%s", status.Stdout)
 	}
-	checkExit(t, w.run(noPassphrase, "logout"), 0)
+	checkExit(t, w.run(noPassphrase, "logout", "--yes"), 0)
 
 	if w.storeMade() {
 		t.Error("reading made an encrypted store")

@@ -56,7 +56,7 @@ type CloudAPI interface {
 // burst of callers fails fast instead of hammering IAM.
 type FailureMemo interface {
 	Remember(key string, at time.Time, message string) error
-	Recall(key string, now time.Time, within time.Duration) (message string, ok bool)
+	Recall(key string, now time.Time, within time.Duration) (message string, at time.Time, ok bool)
 	Forget(key string) error
 }
 

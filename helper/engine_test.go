@@ -89,11 +89,11 @@ func (m *memMemo) Remember(key string, at time.Time, msg string) error {
 	return nil
 }
 
-func (m *memMemo) Recall(key string, now time.Time, within time.Duration) (string, bool) {
+func (m *memMemo) Recall(key string, now time.Time, within time.Duration) (string, time.Time, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	at, ok := m.at[key]
-	return "bad credentials", ok && now.Sub(at) < within
+	return "bad credentials", at, ok && now.Sub(at) < within
 }
 
 func (m *memMemo) Forget(key string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/G-Core/gcore-credential-helper/config"
 	"github.com/G-Core/gcore-credential-helper/iam"
@@ -76,6 +77,12 @@ func (e *Engine) Login(ctx context.Context) (LoginResult, error) {
 	return LoginResult{Profile: p, Session: sess}, nil
 }
 
+// abandoner is a Store that prepareStore may have made, and that unmakes
+// itself if nothing was put in it yet.
+type abandoner interface {
+	Abandon()
+}
+
 // writePreparer is a Store that is made on its first write (the encrypted
 // file, whose new passphrase may have to be asked for).
 type writePreparer interface {
@@ -96,10 +103,10 @@ func (e *Engine) prepareStore() error {
 // replaced, possibly nil; explicit is the login command, not a stale token.
 func (e *Engine) login(ctx context.Context, prev *Session, explicit bool) (*Session, error) {
 	r := e.sessionRecord()
-	remember := !explicit && e.Memo != nil && e.Secrets.Prompt == nil
+	remember := !explicit && e.Memo != nil && !e.Secrets.CanPrompt()
 	if remember {
-		if msg, ok := e.Memo.Recall(r.key, e.Now(), FailureMemory); ok {
-			return nil, &RecentFailureError{Profile: e.Profile.Name, Message: msg}
+		if msg, at, ok := e.Memo.Recall(r.key, e.Now(), FailureMemory); ok {
+			return nil, &RecentFailureError{Profile: e.Profile.Name, Message: msg, Ago: e.Now().Sub(at)}
 		}
 	}
 	var (
@@ -114,6 +121,9 @@ func (e *Engine) login(ctx context.Context, prev *Session, explicit bool) (*Sess
 	if err != nil {
 		if remember && rememberable(err) {
 			_ = e.Memo.Remember(r.key, e.Now(), err.Error())
+		}
+		if a, ok := e.Store.(abandoner); ok {
+			a.Abandon() // a first login that failed leaves no store behind
 		}
 		return nil, err
 	}
@@ -130,11 +140,29 @@ func (e *Engine) login(ctx context.Context, prev *Session, explicit bool) (*Sess
 // the same one failed moments ago (see FailureMemory).
 type RecentFailureError struct {
 	Profile, Message string
+	// Ago is how long ago it failed; it is tried again once FailureMemory
+	// has passed.
+	Ago time.Duration
 }
 
 func (e *RecentFailureError) Error() string {
-	return fmt.Sprintf("a login for profile %q failed less than %s ago, not retrying yet: %s", e.Profile, FailureMemory, e.Message)
+	seconds := func(d time.Duration) string { return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second)) }
+	return fmt.Sprintf("a login for profile %q failed %s ago (%s); not trying again for %s",
+		e.Profile, seconds(e.Ago), e.Message, seconds(FailureMemory-e.Ago))
 }
+
+// BadCredentialsError is a password IAM refused; Source says where it came
+// from (GCORE_PASSWORD, password_command, …), for the hint.
+type BadCredentialsError struct {
+	Username, Source string
+	Err              error
+}
+
+func (e *BadCredentialsError) Error() string {
+	return fmt.Sprintf("log in as %s with the password from %s: %v", e.Username, e.Source, e.Err)
+}
+
+func (e *BadCredentialsError) Unwrap() error { return e.Err }
 
 // rememberable reports whether a login failure will certainly repeat if tried
 // again at once: IAM refused the credentials. Network trouble is not remembered.
@@ -144,7 +172,7 @@ func rememberable(err error) bool {
 }
 
 func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
-	password, err := e.Secrets.Password(ctx, e.Profile.Username)
+	password, from, err := e.Secrets.password(ctx, e.Profile.Username)
 	if err != nil {
 		return nil, e.secretError(err, "no password in GCORE_PASSWORD, password_command or GCORE_ASKPASS")
 	}
@@ -171,6 +199,9 @@ func (e *Engine) loginPassword(ctx context.Context) (*Session, error) {
 		}
 		cr.OTP = otp
 		tokens, err = callIAM(ctx, e, func(ctx context.Context) (iam.Tokens, error) { return e.Auth.Login(ctx, cr) })
+	}
+	if errors.Is(err, iam.ErrBadCredentials) {
+		return nil, &BadCredentialsError{Username: e.Profile.Username, Source: from, Err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log in as %s: %w", e.Profile.Username, err)

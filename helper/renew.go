@@ -209,11 +209,21 @@ func (x expiring) fresh(now time.Time, minTTL time.Duration) bool {
 	return !x.expires.Before(now.Add(d))
 }
 
+// lifetime is the credential's whole life, in whole minutes when it is
+// longer than one: the issue time is IAM's Date header, whole seconds taken
+// when the request arrived, and the expiry counts from a moment later, so
+// the raw difference of a 1 h token is 1h0m0s or 1h0m1s. Without rounding,
+// a min_ttl of exactly 1h would miss the cap at random and refresh on every
+// call.
 func (x expiring) lifetime() time.Duration {
 	if x.issued.IsZero() {
 		return 0
 	}
-	return x.expires.Sub(x.issued)
+	d := x.expires.Sub(x.issued)
+	if d > time.Minute {
+		return d.Round(time.Minute)
+	}
+	return d
 }
 
 // renewAt is when a caller should ask again (kubectl's expirationTimestamp,

@@ -189,3 +189,22 @@ func TestAPIKeyRefreshReplacesAKeyRevokedElsewhere(t *testing.T) {
 		t.Fatalf("doomed keys = %v, want none: the old one is gone", k.Doomed)
 	}
 }
+
+// TestLifetimeIgnoresTheDateHeadersSecond: a 1 h token measured from a Date
+// header a second early is still a 1 h token, so min_ttl 1h is capped
+// every time rather than at random.
+func TestLifetimeIgnoresTheDateHeadersSecond(t *testing.T) {
+	exp := time.Date(2026, 12, 6, 13, 0, 0, 0, time.UTC)
+	for _, issued := range []time.Time{exp.Add(-time.Hour), exp.Add(-time.Hour - time.Second), exp.Add(-time.Hour + time.Second)} {
+		x := expiring{expires: exp, issued: issued}
+		if got := x.lifetime(); got != time.Hour {
+			t.Errorf("lifetime issued %s = %s, want 1h", issued, got)
+		}
+		if _, capped := effectiveMinTTL(time.Hour, x.lifetime()); !capped {
+			t.Errorf("min_ttl 1h with the token issued %s is not capped", issued)
+		}
+	}
+	if got := (expiring{expires: exp, issued: exp.Add(-30 * time.Second)}).lifetime(); got != 30*time.Second {
+		t.Errorf("a 30 s lifetime = %s, want 30s", got)
+	}
+}

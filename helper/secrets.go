@@ -30,10 +30,19 @@ type SecretSources struct {
 	PasswordCommand, OTPCommand string
 	// Askpass is the GCORE_ASKPASS program, run as `prog "<prompt>"`.
 	Askpass string
-	// Prompt is nil when no human may be asked.
+	// Prompt asks a human; nil when nobody may be asked.
 	Prompt Prompter
+	// MayPrompt, when set, is asked (once, when a prompt is first wanted)
+	// whether Prompt may be used: the interactivity decision can cost a
+	// terminal open or a `git config` run, which a cache hit must not pay.
+	MayPrompt func() bool
 	// CommandTimeout bounds each command and askpass run; zero means DefaultCommandTimeout.
 	CommandTimeout time.Duration
+}
+
+// CanPrompt reports whether a human may be asked.
+func (s SecretSources) CanPrompt() bool {
+	return s.Prompt != nil && (s.MayPrompt == nil || s.MayPrompt())
 }
 
 // secretSpec names where one kind of secret may come from.
@@ -46,8 +55,30 @@ type secretSpec struct {
 
 // Password returns the account password for username.
 func (s SecretSources) Password(ctx context.Context, username string) (string, error) {
-	return s.find(ctx, secretSpec{envVar: "GCORE_PASSWORD", command: s.PasswordCommand,
-		prompt: fmt.Sprintf("Gcore password for %s: ", username)})
+	v, _, err := s.password(ctx, username)
+	return v, err
+}
+
+// password is Password, and says where the password came from, for a hint
+// when IAM refuses it.
+func (s SecretSources) password(ctx context.Context, username string) (value, from string, err error) {
+	spec := secretSpec{envVar: "GCORE_PASSWORD", command: s.PasswordCommand, prompt: fmt.Sprintf("Gcore password for %s: ", username)}
+	v, err := s.find(ctx, spec)
+	return v, s.source(spec), err
+}
+
+// source names where find takes spec's secret from: the first source it
+// has, for a hint.
+func (s SecretSources) source(spec secretSpec) string {
+	switch {
+	case spec.envVar != "" && s.Getenv != nil && s.Getenv(spec.envVar) != "":
+		return spec.envVar
+	case spec.command != "":
+		return "password_command"
+	case s.Askpass != "":
+		return "the GCORE_ASKPASS program"
+	}
+	return "the password you typed"
 }
 
 // OTP returns a one-time password for two-factor login.
@@ -79,7 +110,7 @@ func (s SecretSources) APIToken(ctx context.Context) (string, error) {
 
 // Username asks for the login e-mail; only a human can supply it.
 func (s SecretSources) Username(ctx context.Context) (string, error) {
-	if s.Prompt == nil {
+	if !s.CanPrompt() {
 		return "", ErrNoSecret
 	}
 	return s.Prompt(ctx, "Gcore username (e-mail): ", true)
@@ -107,7 +138,7 @@ func (s SecretSources) find(ctx context.Context, spec secretSpec) (string, error
 	if s.Askpass != "" {
 		return s.run(ctx, "GCORE_ASKPASS program", s.Askpass, spec.prompt)
 	}
-	if s.Prompt != nil {
+	if s.CanPrompt() {
 		v, err := s.Prompt(ctx, spec.prompt, spec.echo)
 		if err != nil {
 			return "", err

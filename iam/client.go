@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/baseurl"
 )
 
 const (
@@ -78,9 +80,9 @@ type Client struct {
 }
 
 // NewClient returns a client for the IAM API at baseURL (for example
-// "https://api.gcore.com"), which must pass ValidateBaseURL.
+// "https://api.gcore.com"), which must pass baseurl.Parse.
 func NewClient(baseURL string, opts Options) (*Client, error) {
-	base, err := ValidateBaseURL(baseURL)
+	base, err := baseurl.Parse(baseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -121,49 +123,6 @@ func NewClient(baseURL string, opts Options) (*Client, error) {
 		c.now = time.Now
 	}
 	return c, nil
-}
-
-// ValidateBaseURL parses an IAM base URL and enforces SPEC §3: https, or plain
-// http only for loopback hosts (127.0.0.0/8, ::1, localhost); no user
-// information, query or fragment; a host. A trailing slash is dropped. When the
-// scheme is what is wrong, the error wraps ErrInsecureURL.
-func ValidateBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		// The url.Error would quote raw, which may hold a password in userinfo.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("invalid base url: %w", err)
-	}
-	switch {
-	case u.User != nil:
-		return nil, errors.New("invalid base url: user information is not allowed")
-	case strings.ContainsAny(raw, "?#"):
-		return nil, errors.New("invalid base url: query and fragment are not allowed")
-	case u.Hostname() == "":
-		return nil, errors.New("invalid base url: no host")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	case u.Scheme == "http":
-		return nil, fmt.Errorf("base url %s://%s: %w: use https (plain http is allowed only for loopback hosts)", u.Scheme, u.Host, ErrInsecureURL)
-	default:
-		return nil, fmt.Errorf("base url scheme %q: %w: use https", u.Scheme, ErrInsecureURL)
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // BaseURL returns the validated base URL, without a trailing slash.

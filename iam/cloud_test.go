@@ -760,7 +760,8 @@ func FuzzRegistryAnswers(f *testing.F) {
 	f.Add(`{"results": null}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		u, err := parseRegistryUser([]byte(body))
-		errorTextIn(t, err, "want a json registry user", "want a secret", "expires_at: want an RFC 3339 timestamp")
+		errorTextIn(t, err, "want a json registry user", "want a secret", "expires_at: want an RFC 3339 timestamp",
+			"created_at: want an RFC 3339 timestamp")
 		if err == nil && (u.Secret == "" || u.ExpiresAt.Location() != time.UTC) {
 			t.Errorf("parseRegistryUser() = %v without a secret or not in UTC", u)
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/G-Core/gcore-credential-helper/internal/baseurl"
 )
 
 // Sentinel errors; match them with errors.Is. The errors returned also carry
@@ -42,7 +44,7 @@ var (
 	// (409), such as a registry user of the same name.
 	ErrConflict = errors.New("conflict")
 	// ErrInsecureURL: a base URL's scheme would send credentials in the clear.
-	ErrInsecureURL = errors.New("insecure url")
+	ErrInsecureURL = baseurl.ErrInsecure
 	// ErrUntrustedCertificate: the server's TLS certificate did not verify
 	// (unknown authority, wrong host name, expired), so nothing was sent.
 	// Such a call is never retried, and verification is never turned off

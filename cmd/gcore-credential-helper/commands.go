@@ -2,8 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/cache"
@@ -12,117 +12,26 @@ import (
 	"github.com/G-Core/gcore-credential-helper/protocol"
 )
 
-// commands is the CLI's command table, in the order help lists them.
-func commands() []*command {
-	return []*command{
-		{name: "login", summary: "log in and store the session (or an API token) for a profile", run: runLogin,
-			flags: []flagSpec{
-				{long: "username", placeholder: "EMAIL", help: "Gcore login; saved in the profile"},
-				{long: "client-id", placeholder: "ID", help: "account to switch to after login; saved in the profile"},
-			},
-			example: "  GCORE_PASSWORD=… " + programName + " login --username me@example.com --client-id 12345"},
-		{name: "logout", summary: "forget the profile's stored session", run: runLogout,
-			flags:   []flagSpec{{long: "yes", short: "y", help: "do not ask for confirmation"}},
-			example: "  " + programName + " logout --profile staging --yes"},
-		{name: "lock", summary: "forget the credential store's unlocked key; the next call asks its guardian (passphrase or keyring) again", run: runLock,
-			example: "  " + programName + " lock"},
-		{name: "passphrase", summary: "change the credential store's passphrase, or with --backend give its key to an OS keyring", run: runPassphrase,
-			flags: []flagSpec{{long: "backend", placeholder: "NAME", values: append([]string{cache.GuardianPassphrase}, cache.KeyringBackends()...),
-				help: "who keeps the store's key from now on: file (a passphrase, the default) or secret-service, kwallet, keychain, wincred, pass, keyctl"}},
-			example: "  " + programName + " passphrase\n  " + programName + " passphrase --backend secret-service"},
-		{name: "get", summary: "print a valid credential", run: runGet,
-			flags: []flagSpec{
-				{long: "format", placeholder: "FORMAT", values: []string{"json", "token", "header"}, help: "json (default), token or header"},
-				{long: "min-ttl", placeholder: "DURATION", help: "never print a token with less life left (default: the profile's min_ttl)"},
-				{long: "refresh", help: "treat the current access token as rejected and fetch a new one"},
-				apiKeyFlag(),
-			},
-			example: "  curl -H \"$(" + programName + " get --format header)\" https://api.gcore.com/iam/clients/me"},
-		{name: "kube", summary: "kubectl exec credential plugin: print an ExecCredential", run: runKube,
-			flags: []flagSpec{
-				{long: "cluster", placeholder: "NAME", help: "a Gcore Managed Kubernetes cluster: answer with its client certificate"},
-				{long: "project-id", placeholder: "ID", help: "the cluster's project (env GCORE_CLOUD_PROJECT_ID)"},
-				{long: "region-id", placeholder: "ID", help: "the cluster's region (env GCORE_CLOUD_REGION_ID)"},
-				{long: "project-name", placeholder: "NAME", help: "the cluster's project, by name"},
-				{long: "region-name", placeholder: "NAME", help: "the cluster's region, by display name or slug"},
-				{long: "min-ttl", placeholder: "DURATION", help: "never hand kubectl a credential with less life left"},
-			},
-			example: "  # in a kubeconfig user:\n  exec:\n    apiVersion: client.authentication.k8s.io/v1\n    command: gcore-credential-helper\n    args: [kube]\n    interactiveMode: IfAvailable"},
-		{name: "docker", args: "<get|store|erase|list|version>", maxArgs: 1, summary: "docker credential helper (also as docker-credential-gcore)", run: runDockerCommand,
-			example: "  echo registry.example.com | gcore-credential-helper docker get"},
-		{name: "git", args: "<get|store|erase|capability>", maxArgs: 1, summary: "git credential helper (also as git-credential-gcore)", run: runGitCommand,
-			example: "  git config --global credential.https://git.example.com.helper gcore"},
-		{name: "export", summary: "print the environment Gcore tools read (never the refresh token)", run: runExport,
-			flags: []flagSpec{
-				{long: "format", placeholder: "FORMAT", values: []string{"sh", "fish", "pwsh", "dotenv", "json"}, help: "sh (default), fish, pwsh, dotenv or json"},
-				{long: "min-ttl", placeholder: "DURATION", help: "never export a token with less life left"},
-				apiKeyFlag(),
-			},
-			example: "  eval \"$(gcore-credential-helper export)\"\n  gcore-credential-helper export --format fish | source"},
-		{name: "exec", args: "[--] CMD ARGS…", maxArgs: -1, passthrough: true, summary: "run a command with that environment and exit with its status", run: runExec,
-			flags:   []flagSpec{{long: "min-ttl", placeholder: "DURATION", help: "never hand the command a token with less life left"}, apiKeyFlag()},
-			example: "  gcore-credential-helper exec --profile tf -- terraform apply"},
-		{name: "setup", args: "<kubectl|docker|git>", maxArgs: 1, summary: "print (or with --write apply) the caller's configuration for the profile", run: runSetup,
-			flags: []flagSpec{
-				{long: "write", help: "apply it: idempotent, backs the file up before changing it"},
-				{long: "cluster", placeholder: "NAME", help: "kubectl: also the cluster and a context for this Gcore Managed Kubernetes cluster"},
-				{long: "project-id", placeholder: "ID", help: "kubectl: the cluster's project (env GCORE_CLOUD_PROJECT_ID)"},
-				{long: "region-id", placeholder: "ID", help: "kubectl: the cluster's region (env GCORE_CLOUD_REGION_ID)"},
-				{long: "project-name", placeholder: "NAME", help: "kubectl: the cluster's project, by name"},
-				{long: "region-name", placeholder: "NAME", help: "kubectl: the cluster's region, by display name or slug"},
-			},
-			example: "  gcore-credential-helper setup kubectl\n  gcore-credential-helper setup git --write --profile work"},
-		{name: "completion", args: "<bash|zsh|fish>", maxArgs: 1, summary: "print a shell completion script", run: runCompletion,
-			example: "  source <(gcore-credential-helper completion bash)\n  gcore-credential-helper completion fish | source"},
-		{name: "status", summary: "show profiles and their sessions, never a secret", run: runStatus,
-			flags:   []flagSpec{{long: "json", help: "print JSON"}},
-			example: "  " + programName + " status --json"},
-		{name: "doctor", summary: "check the configuration, storage, keyrings, IAM and the clock, with fixes", run: runDoctor,
-			example: "  gcore-credential-helper doctor --profile staging"},
-		{name: "version", summary: "print version information", run: runVersion,
-			example: "  " + programName + " version"},
-	}
-}
-
-// apiKeyFlag asks for a short-lived API key minted from the session (SPEC
-// §12) instead of the access token, for tools that take only APIKey tokens.
-func apiKeyFlag() flagSpec {
-	return flagSpec{long: "api-key", help: "a short-lived API key minted from the session (api_key_ttl, default 12h) instead of the access token"}
-}
-
-func runGet(a *app, in *invocation) error {
-	minTTL, err := in.duration("min-ttl")
+func (c *getCmd) Run(a *app) error {
+	eng, _, err := a.engine(config.Overrides{MinTTL: c.MinTTL}, helper.Signals{})
 	if err != nil {
 		return err
 	}
-	format, err := in.oneOf("format", protocol.FormatJSON, protocol.FormatJSON, protocol.FormatToken, protocol.FormatHeader)
-	if err != nil {
-		return err
-	}
-	eng, _, _, err := a.engine(overrides{Overrides: config.Overrides{MinTTL: minTTL}})
-	if err != nil {
-		return err
-	}
-	opts := helper.GetOptions{MinTTL: eng.Profile.MinTTL, Refresh: in.on("refresh")}
 	source := eng.Token
-	if in.on("api-key") {
+	if c.APIKey {
 		source = eng.APIKey
 	}
-	tok, err := source(a.ctx, opts)
+	tok, err := source(a.ctx, helper.GetOptions{MinTTL: eng.Profile.MinTTL, Refresh: c.Refresh})
 	if err != nil {
 		return err
 	}
 	return protocol.WriteGet(a.stdout, protocol.Credential{
 		TokenType: tok.Kind, AccessToken: tok.Value, ExpiresAt: tok.ExpiresAt, Profile: eng.Profile.Name,
-	}, format)
+	}, c.Format)
 }
 
-func runLogin(a *app, in *invocation) error {
-	clientID, err := in.int64("client-id")
-	if err != nil {
-		return err
-	}
-	eng, e, _, err := a.engine(overrides{Overrides: config.Overrides{Username: in.str("username"), ClientID: clientID}})
+func (c *loginCmd) Run(a *app) error {
+	eng, cfg, err := a.engine(config.Overrides{Username: c.Username, ClientID: c.ClientID, Create: true}, helper.Signals{})
 	if err != nil {
 		return err
 	}
@@ -133,37 +42,50 @@ func runLogin(a *app, in *invocation) error {
 	// The session is stored under a key made of the username and client id,
 	// so the file must say what this login used, or later calls miss it.
 	p, sess := res.Profile, res.Session
-	added, err := config.AddProfile(e.paths.ConfigFile, p)
+	added, err := config.AddProfile(cfg.paths.ConfigFile, p)
 	changed := false
 	if err == nil && !added {
-		changed, err = config.UpdateProfile(e.paths.ConfigFile, p)
+		changed, err = config.UpdateProfile(cfg.paths.ConfigFile, p)
 	}
 	if err != nil {
 		return fmt.Errorf("logged in, but could not save profile %q: %w", p.Name, err)
 	}
 	switch {
 	case added:
-		fmt.Fprintf(a.stderr, "%s: saved profile %q in %s\n", programName, p.Name, e.paths.ConfigFile)
+		fmt.Fprintf(a.stderr, "%s: saved profile %q in %s\n", programName, p.Name, cfg.paths.ConfigFile)
 	case changed:
-		fmt.Fprintf(a.stderr, "%s: updated profile %q in %s\n", programName, p.Name, e.paths.ConfigFile)
+		fmt.Fprintf(a.stderr, "%s: updated profile %q in %s\n", programName, p.Name, cfg.paths.ConfigFile)
 	}
 	who := sess.Username
 	if who == "" {
 		who = "API token"
 	}
-	fmt.Fprintf(a.stderr, "%s: logged in as %s, account %d (%s), profile %q\n", programName, who, sess.AccountID, sess.Account, eng.Profile.Name)
+	fmt.Fprintf(a.stderr, "%s: logged in as %s, account %d (%s), profile %q\n", programName, who, sess.AccountID, sess.Account, p.Name)
 	return nil
 }
 
-func runLogout(a *app, in *invocation) error {
-	eng, _, _, err := a.engine(overrides{})
+// Run asks before it forgets (SPEC §7): on the terminal, or with --yes.
+// Without either it refuses, and "no" changes nothing.
+func (c *logoutCmd) Run(a *app) error {
+	eng, _, err := a.engine(config.Overrides{}, helper.Signals{})
 	if err != nil {
 		return err
 	}
-	if !in.on("yes") && helper.MayPrompt(helper.Signals{NonInteractiveFlag: a.nonInteractive, CI: a.getenv("CI"), TTY: ttyAvailable}) {
-		ans, err := promptTTY(a.ctx, fmt.Sprintf("Forget the session of profile %q? [y/N] ", eng.Profile.Name), true)
-		if err != nil || (ans != "y" && ans != "Y" && ans != "yes") {
-			return fmt.Errorf("logout cancelled")
+	if !c.Yes {
+		if !helper.MayPrompt(helper.Signals{NonInteractiveFlag: a.globals.NonInteractive, CI: a.getenv("CI"), TTY: ttyAvailable}) {
+			return &usageError{msg: "logout asks for confirmation, and nobody can be asked here",
+				hint: fmt.Sprintf("run '%s logout --yes --profile %s' to log out without being asked", programName, eng.Profile.Name)}
+		}
+		ans, err := promptTTY(a.ctx, fmt.Sprintf("Forget the session of profile %q, and delete the keys and users it minted? [y/N] ", eng.Profile.Name), true)
+		if errors.Is(err, errEmptyAnswer) {
+			ans, err = "n", nil
+		}
+		if err != nil {
+			return err
+		}
+		if ans != "y" && ans != "Y" && ans != "yes" {
+			fmt.Fprintf(a.stderr, "%s: kept the session of profile %q\n", programName, eng.Profile.Name)
+			return nil
 		}
 	}
 	if err := eng.Logout(a.ctx); err != nil {
@@ -186,10 +108,10 @@ type profileStatus struct {
 	err         error  // Error's cause, for the exit status
 }
 
-// runLock forgets the unlocked keys of the user's stores from the kernel
+// Run forgets the unlocked keys of the user's stores from the kernel
 // keyring. Sessions stay in the stores; the next call asks each store's
 // guardian (the passphrase, or the OS keyring) for its key again.
-func runLock(a *app, _ *invocation) error {
+func (lockCmd) Run(a *app) error {
 	paths, err := config.ResolvePaths(a.getenv)
 	if err != nil {
 		return err
@@ -211,26 +133,22 @@ func runLock(a *app, _ *invocation) error {
 	return nil
 }
 
-// runPassphrase gives the profile's store a new guardian for its key: a new
+// Run gives the profile's store a new guardian for its key: a new
 // passphrase, or an OS keyring. The sessions stay as they are.
-func runPassphrase(a *app, in *invocation) error {
-	guardian, err := in.oneOf("backend", cache.GuardianPassphrase, append([]string{cache.GuardianPassphrase}, cache.KeyringBackends()...)...)
+func (c *passphraseCmd) Run(a *app) error {
+	guardian := c.Backend
+	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	e, err := a.loadConfig()
+	p, err := config.Resolve(cfg.file, a.profileName(), a.getenv, config.Overrides{})
 	if err != nil {
 		return err
 	}
-	p, err := config.Resolve(e.file, a.profileName(), a.getenv, config.Overrides{})
-	if err != nil {
-		return err
+	mayPrompt := func() bool {
+		return helper.MayPrompt(helper.Signals{NonInteractiveFlag: a.globals.NonInteractive, CI: a.getenv("CI"), TTY: ttyAvailable})
 	}
-	var prompt helper.Prompter
-	if helper.MayPrompt(helper.Signals{NonInteractiveFlag: a.nonInteractive, CI: a.getenv("CI"), TTY: ttyAvailable}) {
-		prompt = promptTTY
-	}
-	opts := a.storeOptions(e.paths, p, prompt)
+	opts := a.storeOptions(cfg.paths, p, promptTTY, mayPrompt)
 	opts.Guardian = "" // the store's own, whatever the profile asks for
 	prev, err := cache.Rekey(opts, guardian)
 	if err != nil {
@@ -242,24 +160,34 @@ func runPassphrase(a *app, in *invocation) error {
 	default:
 		fmt.Fprintf(a.stderr, "%s: the key of the credential store in %s is now kept by %s (was %s)\n",
 			programName, opts.Dir, cache.GuardianName(guardian), cache.GuardianName(prev))
+		if p.Backend != "auto" && p.Backend != guardian {
+			fmt.Fprintf(a.stderr, "%s: note: profile %q names backend %q: set it to %q (or \"auto\"), or it will look for a store of its own\n",
+				programName, p.Name, p.Backend, guardian)
+		}
 	}
 	return nil
 }
 
-func runStatus(a *app, in *invocation) error {
-	e, err := a.loadConfig()
+func (c *statusCmd) Run(a *app) error {
+	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	names := e.file.ProfileNames()
-	if a.profile != "" || len(names) == 0 {
+	names := cfg.file.ProfileNames()
+	if a.globals.Profile != "" || a.getenv("GCORE_PROFILE") != "" || len(names) == 0 {
 		names = []string{a.profileName()}
+		// A mistyped profile is a usage error like in every other command,
+		// not a report of a profile that does not exist.
+		var unknown *config.UnknownProfileError
+		if _, err := config.Resolve(cfg.file, names[0], a.getenv, config.Overrides{}); errors.As(err, &unknown) {
+			return err
+		}
 	}
 	var rows []profileStatus
 	for _, name := range names {
-		rows = append(rows, a.profileStatus(e, name))
+		rows = append(rows, a.profileStatus(cfg, name))
 	}
-	if in.on("json") {
+	if c.JSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rows); err != nil {
@@ -286,18 +214,18 @@ func statusExit(rows []profileStatus) error {
 	return nil
 }
 
-func (a *app) profileStatus(e *env, name string) profileStatus {
+func (a *app) profileStatus(cfg *loadedConfig, name string) profileStatus {
 	row := profileStatus{Status: helper.Status{Profile: name}}
 	failed := func(err error) profileStatus {
 		row.Error, row.err = err.Error(), err
 		return row
 	}
-	profile, err := config.Resolve(e.file, name, a.getenv, config.Overrides{})
+	profile, err := config.Resolve(cfg.file, name, a.getenv, config.Overrides{})
 	if err != nil {
 		return failed(err)
 	}
 	row.BaseURL, row.Auth, row.Backend = profile.BaseURL, profile.Auth, profile.Backend
-	eng, info, err := a.engineFor(e, profile, helper.Signals{NonInteractiveFlag: true})
+	eng, info, err := a.engineFor(cfg, profile, helper.Signals{NonInteractiveFlag: true})
 	row.Store, row.Guardian, row.KeyUnlocked, row.storeInfo = info.Dir, info.Guardian, info.Cached, info
 	if err != nil {
 		return failed(err)
@@ -349,9 +277,4 @@ func until(now, t time.Time) string {
 		return "expired " + (-d).String() + " ago"
 	}
 	return "in " + d.String()
-}
-
-func runVersion(a *app, _ *invocation) error {
-	_, err := fmt.Fprintf(a.stdout, "%s %s (commit %s, %s %s/%s)\n", programName, version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return err
 }

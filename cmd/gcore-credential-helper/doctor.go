@@ -26,10 +26,10 @@ type check struct {
 	fix    string
 }
 
-// runDoctor checks the setup one piece at a time and says how to fix what is
+// Run checks the setup one piece at a time and says how to fix what is
 // wrong. It never prompts and never changes a session (an OS keyring it
 // checks may show its own unlock dialog).
-func runDoctor(a *app, _ *invocation) error {
+func (doctorCmd) Run(a *app) error {
 	var checks []check
 	add := func(level, name, detail, fix string) { checks = append(checks, check{level, name, detail, fix}) }
 	defer func() {
@@ -40,39 +40,39 @@ func runDoctor(a *app, _ *invocation) error {
 			}
 		}
 	}()
-	e, err := a.loadConfig()
+	cfg, err := a.loadConfig()
 	if err != nil {
 		add("FAIL", "config", err.Error(), "correct the file at the line and key named, or chmod 600 it")
 		return exitStatus(exitError)
 	}
-	if e.file.Exists {
-		add("ok", "config", e.paths.ConfigFile, "")
+	if cfg.file.Exists {
+		add("ok", "config", cfg.paths.ConfigFile, "")
 	} else {
-		add("ok", "config", e.paths.ConfigFile+" (absent: defaults apply)", "")
+		add("ok", "config", cfg.paths.ConfigFile+" (absent: defaults apply)", "")
 	}
-	p, err := config.Resolve(e.file, a.profileName(), a.getenv, config.Overrides{})
+	p, err := config.Resolve(cfg.file, a.profileName(), a.getenv, config.Overrides{})
 	if err != nil {
 		add("FAIL", "profile", err.Error(), "fix the profile's settings or the GCORE_* variable named")
 		return exitStatus(exitError)
 	}
 	add("ok", "profile", fmt.Sprintf("%s (%s)", p.Name, p.Auth), "")
-	opts := a.storeOptions(e.paths, p, nil)
+	opts := a.storeOptions(cfg.paths, p, nil, nil)
 	failed := false
 	// The directories commands use, checked as they check them.
-	for _, dir := range []string{opts.Dir, locksDir(opts.Dir), failuresDir(e.paths)} {
+	for _, dir := range []string{opts.Dir, locksDir(opts.Dir), failuresDir(cfg.paths)} {
 		if err := cache.EnsurePrivateDir(dir); err != nil {
 			add("FAIL", "directory", err.Error(), "chmod 700 it and make sure it is yours and not a symlink")
 			failed = true
 		}
 	}
 	if !failed {
-		add("ok", "directories", "private (0700, yours): "+opts.Dir+", "+e.paths.CacheDir, "")
+		add("ok", "directories", "private (0700, yours): "+opts.Dir+", "+cfg.paths.CacheDir, "")
 	}
 	failed = a.doctorStore(p, opts, add) || failed
 	failed = a.doctorIAM(p, add) || failed
 	// Any check that cannot run fails, with what it would take: a locked
 	// store or a damaged session must not pass for a healthy one.
-	eng, _, err := a.engineFor(e, p, helper.Signals{NonInteractiveFlag: true})
+	eng, _, err := a.engineFor(cfg, p, helper.Signals{NonInteractiveFlag: true})
 	var st helper.Status
 	if err == nil {
 		st, err = eng.Status()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/G-Core/gcore-credential-helper/cache"
+	"github.com/G-Core/gcore-credential-helper/config"
 	"github.com/G-Core/gcore-credential-helper/helper"
 	"github.com/G-Core/gcore-credential-helper/iam"
 )
@@ -20,17 +21,26 @@ const (
 	exitKeyring        = 4
 	exitHostNotAllowed = 5 // reserved: docker and git answer foreign hosts in their own protocol
 	exitTimeout        = 6
+	exitInterrupted    = 130 // Ctrl-C at a prompt, as shells report SIGINT
 )
 
 // exitCode is the one place that maps error kinds to exit codes.
 func exitCode(err error) int {
 	var (
 		usage       *usageError
+		helperUsage *helper.UsageError
+		unknown     *config.UnknownProfileError
+		ambiguous   *helper.AmbiguousHostError
 		login       *helper.LoginRequiredError
 		unavailable *iam.UnavailableError
+		execErr     *execError
 	)
 	switch {
-	case errors.As(err, &usage):
+	case errors.As(err, &execErr):
+		return execErr.code
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
+	case errors.As(err, &usage), errors.As(err, &helperUsage), errors.As(err, &unknown), errors.As(err, &ambiguous):
 		return exitUsage
 	case errors.As(err, &login):
 		return exitLoginRequired
@@ -46,12 +56,28 @@ func exitCode(err error) int {
 // hints says what to do next, one line each, for errors where that is clear.
 func (a *app) hints(err error) []string {
 	var (
-		login    *helper.LoginRequiredError
-		usage    *usageError
-		guardian *cache.GuardianError
-		damaged  *helper.DamagedError
+		login     *helper.LoginRequiredError
+		usage     *usageError
+		guardian  *cache.GuardianError
+		damaged   *helper.DamagedError
+		unknown   *config.UnknownProfileError
+		ambiguous *helper.AmbiguousHostError
+		recent    *helper.RecentFailureError
+		bad       *helper.BadCredentialsError
 	)
 	switch {
+	case errors.As(err, &unknown):
+		var h []string
+		if s := unknown.Suggestion(); s != "" {
+			h = append(h, fmt.Sprintf("did you mean %q?", s))
+		}
+		return append(h, fmt.Sprintf("only '%s login --profile %s' makes a new profile", programName, unknown.Name))
+	case errors.As(err, &ambiguous):
+		return []string{ambiguous.Hint()}
+	case errors.As(err, &recent):
+		return []string{fmt.Sprintf("'%s login --profile %s' tries at once", programName, recent.Profile)}
+	case errors.As(err, &bad):
+		return []string{"check the username and " + bad.Source}
 	case errors.As(err, &damaged):
 		return []string{fmt.Sprintf("run '%s login --profile %s' to replace it", programName, damaged.Profile)}
 	case errors.As(err, &guardian):
@@ -62,6 +88,10 @@ func (a *app) hints(err error) []string {
 			return []string{run, login.Reason}
 		}
 		return []string{run}
+	case errors.As(err, &usage) && usage.hint != "":
+		return []string{usage.hint}
+	case errors.As(err, &usage) && usage.help != "":
+		return []string{fmt.Sprintf("run '%s help %s' for its usage", programName, usage.help)}
 	case errors.As(err, &usage):
 		return []string{fmt.Sprintf("run '%s --help' for usage", programName)}
 	case errors.Is(err, cache.ErrWrongPassphrase):
@@ -74,8 +104,6 @@ func (a *app) hints(err error) []string {
 		return []string{"another gcore-credential-helper is still logging in, refreshing or unlocking the store; try again, or raise lock_timeout in the profile"}
 	case errors.Is(err, iam.ErrUntrustedCertificate):
 		return []string{"TLS verification cannot be turned off; to trust a private CA or proxy, add it to the system store or point SSL_CERT_FILE at it"}
-	case errors.Is(err, iam.ErrBadCredentials):
-		return []string{"check the username and GCORE_PASSWORD / password_command"}
 	}
 	return nil
 }

@@ -28,3 +28,6 @@ func runChild(a *app, path string, argv, env []string) error {
 	}
 	return nil
 }
+
+// lookPathIn finds name on path; Windows' rules (PATHEXT) are exec's.
+func lookPathIn(name, _ string) (string, error) { return exec.LookPath(name) }

@@ -69,5 +69,7 @@ func setupScript(env *testscript.Env) error {
 			_ = cache.LockStore(filepath.Join(home, ".local", "share", "gcore-credential-helper", "store"), keys)
 		}
 	})
-	return os.MkdirAll(home, 0o700)
+	// The config directory exists, as after a first login, so a script can
+	// `cp` its config file to $CONFIG.
+	return os.MkdirAll(filepath.Dir(env.Getenv("CONFIG")), 0o700)
 }

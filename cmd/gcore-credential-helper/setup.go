@@ -5,51 +5,43 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/G-Core/gcore-credential-helper/config"
 	"github.com/G-Core/gcore-credential-helper/helper"
 	"github.com/G-Core/gcore-credential-helper/internal/clientsetup"
-	"github.com/G-Core/gcore-credential-helper/internal/completion"
-	"github.com/G-Core/gcore-credential-helper/protocol"
 )
 
-// runSetup prints, or with --write applies, the caller's configuration for
-// the selected profile. Applying is idempotent and backs the file up first.
-func runSetup(a *app, in *invocation) error {
-	if len(in.args) != 1 {
-		return usagef("setup needs one of kubectl, docker, git")
-	}
-	e, err := a.loadConfig()
+// Run prints, or with --write applies, the caller's configuration for the
+// selected profile. Applying is idempotent and backs the file up first.
+func (c *setupCmd) Run(a *app) error {
+	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	p, err := config.Resolve(e.file, a.profileName(), a.getenv, config.Overrides{})
+	p, err := config.Resolve(cfg.file, a.profileName(), a.getenv, config.Overrides{})
 	if err != nil {
 		return err
 	}
-	write := in.on("write")
-	switch in.args[0] {
+	switch c.Caller {
 	case "kubectl":
-		cluster, _, err := kubeCluster(in, protocol.ExecInfo{})
-		if err != nil {
-			return err
+		var cl *helper.ClusterRef
+		if ref := c.cluster.ref(); ref.Name != "" {
+			cl = &ref
+		} else if ref.Scope != (helper.Scope{}) {
+			return usagef("--project-id, --region-id and their names go with --cluster")
 		}
-		return a.setupKubectl(e, p, cluster, write)
+		return a.setupKubectl(cfg, p, cl, c.Write)
 	case "docker":
-		return a.setupDocker(p, write)
-	case "git":
-		return a.setupGit(p, write)
+		return a.setupDocker(cfg, p, c.Write)
 	}
-	return usagef("setup: unknown caller %q (want kubectl, docker or git)", in.args[0])
+	return a.setupGit(p, c.Write)
 }
 
 // setupKubectl writes the exec user, and for a Managed Kubernetes cluster
 // also the cluster (server and CA from the Cloud API, which needs the
 // session) and a context joining them.
-func (a *app) setupKubectl(e *env, p config.Profile, cluster *helper.ClusterRef, write bool) error {
+func (a *app) setupKubectl(cfg *loadedConfig, p config.Profile, cluster *helper.ClusterRef, write bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program's path: %w", err)
@@ -60,10 +52,10 @@ func (a *app) setupKubectl(e *env, p config.Profile, cluster *helper.ClusterRef,
 	}
 	k := clientsetup.Kubectl{Kubeconfig: a.kubeconfig(), Command: self, Profile: profile}
 	if cluster != nil {
-		if err := clusterDefaults(cluster, p); err != nil {
+		if err := cluster.Defaults(p); err != nil {
 			return err
 		}
-		eng, _, err := a.engineFor(e, p, helper.Signals{})
+		eng, _, err := a.engineFor(cfg, p, helper.Signals{})
 		if err != nil {
 			return err
 		}
@@ -83,6 +75,11 @@ func (a *app) setupKubectl(e *env, p config.Profile, cluster *helper.ClusterRef,
 		return fmt.Errorf("%w\nhint: add this to %s by hand:\n%s", err, k.Kubeconfig, k.Snippet())
 	}
 	a.reportSetup(k.Kubeconfig, changed, backup)
+	if cluster == nil {
+		// A user alone reaches no cluster: say how to use it.
+		fmt.Fprintf(a.stderr, "%s: to use it, point a context at it: kubectl config set-context --current --user=%s\n"+
+			"  (or for a Gcore Managed Kubernetes cluster: %s setup kubectl --cluster NAME --write)\n", programName, k.UserName(), programName)
+	}
 	return nil
 }
 
@@ -101,20 +98,31 @@ func clusterArgs(c helper.ClusterRef) []string {
 	return append(args, "--region-name", c.RegionName)
 }
 
-func (a *app) setupDocker(p config.Profile, write bool) error {
-	hosts := slices.Clone(p.AllowedHosts)
-	for _, r := range p.Registries {
-		hosts = append(hosts, r.Host)
+func (a *app) setupDocker(cfg *loadedConfig, p config.Profile, write bool) error {
+	eng, _, err := a.engineFor(cfg, p, helper.Signals{})
+	if err != nil {
+		return err
+	}
+	hosts, err := eng.DockerHosts(a.ctx)
+	if err != nil {
+		return err
 	}
 	if len(hosts) == 0 {
 		return fmt.Errorf("profile %q has no allowed_hosts or registries: docker would never get a credential from it", p.Name)
 	}
-	d := clientsetup.Docker{ConfigFile: a.dockerConfig(), Hosts: slices.Compact(slices.Sorted(slices.Values(hosts)))}
+	// Another profile than default gets a persona of its own, which pins
+	// it: with several profiles serving a host, none is guessed.
+	d := clientsetup.Docker{ConfigFile: a.dockerConfig(), Hosts: hosts}
+	persona := "docker-credential-" + clientsetup.DockerHelper
+	if p.Name != config.DefaultProfile {
+		d.Helper = clientsetup.DockerHelper + "-" + p.Name
+		persona = "docker-credential-" + d.Helper
+	}
 	if !write {
 		_, err := fmt.Fprint(a.stdout, d.Snippet())
 		return err
 	}
-	a.warnMissingPersona("docker-credential-gcore")
+	a.linkPersona(persona)
 	changed, backup, err := d.Apply()
 	if err != nil {
 		return err
@@ -128,6 +136,9 @@ func (a *app) setupGit(p config.Profile, write bool) error {
 		return fmt.Errorf("profile %q has no allowed_hosts: git would never get a credential from it", p.Name)
 	}
 	g := clientsetup.Git{Hosts: p.AllowedHosts, Global: true}
+	if p.Name != config.DefaultProfile {
+		g.Helper = clientsetup.DefaultGitHelper + " --profile " + p.Name
+	}
 	if !write {
 		_, err := fmt.Fprint(a.stdout, g.Snippet())
 		return err
@@ -159,6 +170,31 @@ func (a *app) warnMissingPersona(name string) {
 	}
 }
 
+// linkPersona makes sure docker finds name on PATH: a profile's persona
+// (docker-credential-gcore-PROFILE) is linked beside docker-credential-gcore,
+// where install.sh put that one; when that cannot be done it says how.
+func (a *app) linkPersona(name string) {
+	if _, err := exec.LookPath(name); err == nil {
+		return
+	}
+	base := "docker-credential-" + clientsetup.DockerHelper
+	basePath, err := exec.LookPath(base)
+	if name == base || err != nil {
+		a.warnMissingPersona(name)
+		return
+	}
+	self, err := os.Executable()
+	if err == nil {
+		link := filepath.Join(filepath.Dir(basePath), name)
+		if err = os.Symlink(self, link); err == nil {
+			fmt.Fprintf(a.stderr, "%s: linked %s to this program\n", programName, link)
+			return
+		}
+	}
+	fmt.Fprintf(a.stderr, "%s: warning: could not link %s (%v); run: ln -s \"$(command -v %s)\" \"$(dirname \"$(command -v %s)\")/%s\"\n",
+		programName, name, err, programName, base, name)
+}
+
 // kubeconfig is the file kubectl would write: the first entry of KUBECONFIG,
 // else ~/.kube/config.
 func (a *app) kubeconfig() string {
@@ -175,61 +211,4 @@ func (a *app) dockerConfig() string {
 		dir = filepath.Join(a.getenv("HOME"), ".docker")
 	}
 	return filepath.Join(dir, "config.json")
-}
-
-// runCompletion prints a completion script built from the command table, so
-// the three shells always agree with the grammar.
-func runCompletion(a *app, in *invocation) error {
-	if len(in.args) != 1 {
-		return usagef("completion needs one of bash, zsh, fish")
-	}
-	spec := completionSpec(commands())
-	switch in.args[0] {
-	case "bash":
-		return completion.Bash(a.stdout, spec)
-	case "zsh":
-		return completion.Zsh(a.stdout, spec)
-	case "fish":
-		return completion.Fish(a.stdout, spec)
-	}
-	return usagef("completion: unknown shell %q (want bash, zsh or fish)", in.args[0])
-}
-
-func completionSpec(cmds []*command) completion.Spec {
-	spec := completion.Spec{Program: programName, FlagValues: map[string][]string{}}
-	names := func(specs []flagSpec) []string {
-		var out []string
-		for _, f := range specs {
-			out = append(out, "--"+f.long)
-			if f.short != "" {
-				out = append(out, "-"+f.short)
-			}
-			if f.placeholder != "" {
-				values := spec.FlagValues["--"+f.long]
-				spec.FlagValues["--"+f.long] = append(values, f.values...)
-				if f.short != "" {
-					spec.FlagValues["-"+f.short] = spec.FlagValues["--"+f.long]
-				}
-			}
-		}
-		return out
-	}
-	spec.GlobalFlags = names(globalFlags())
-	for _, c := range cmds {
-		spec.Commands = append(spec.Commands, completion.Command{Name: c.name, Flags: names(c.flags), Args: argWords(c.args)})
-	}
-	for flag, values := range spec.FlagValues {
-		slices.Sort(values)
-		spec.FlagValues[flag] = slices.Compact(values)
-	}
-	return spec
-}
-
-// argWords splits a usage like "<get|store|erase>" into the words it offers.
-func argWords(usage string) []string {
-	usage = strings.Trim(usage, "<>")
-	if usage == "" || strings.ContainsAny(usage, " []") {
-		return nil
-	}
-	return strings.Split(usage, "|")
 }

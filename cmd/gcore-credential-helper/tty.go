@@ -13,6 +13,12 @@ import (
 	"golang.org/x/term"
 )
 
+// errEmptyAnswer is a prompt answered with just Enter.
+var errEmptyAnswer = errors.New("empty answer")
+
+// errInterrupted is Ctrl-C (or SIGTERM) at a prompt: exit 130, as shells do.
+var errInterrupted = errors.New("interrupted")
+
 // ttyPath is the controlling terminal. Prompts never use stdin or stdout: those
 // carry the docker, git and kubectl protocols.
 func ttyPath() (in, out string) {
@@ -49,42 +55,44 @@ func promptTTY(ctx context.Context, prompt string, echo bool) (string, error) {
 		}
 		defer out.Close()
 	}
-	fmt.Fprint(out, prompt)
-
 	// Ctrl-C while the terminal has echo off must restore it before exiting.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fd := int(in.Fd())
-	var restore func()
+	restore := func() {}
+	readPassword := false
 	if !echo {
-		state, err := term.GetState(fd)
+		undo, err := echoOff(fd)
 		if err != nil {
-			return "", fmt.Errorf("read terminal state: %w", err)
+			return "", fmt.Errorf("turn the terminal's echo off: %w", err)
 		}
-		restore = func() { _ = term.Restore(fd, state) }
+		if undo != nil {
+			restore = undo
+		} else {
+			readPassword = true // term.ReadPassword handles echo itself
+		}
 		defer restore()
 	}
+	fmt.Fprint(out, prompt)
 	type answer struct {
 		line string
 		err  error
 	}
 	done := make(chan answer, 1)
 	go func() {
-		if echo {
-			line, err := bufio.NewReader(in).ReadString('\n')
-			done <- answer{line, err}
+		if readPassword {
+			b, err := term.ReadPassword(fd)
+			done <- answer{string(b), err}
 			return
 		}
-		b, err := term.ReadPassword(fd)
-		done <- answer{string(b), err}
+		line, err := bufio.NewReader(in).ReadString('\n')
+		done <- answer{line, err}
 	}()
 	select {
 	case <-ctx.Done():
-		if restore != nil {
-			restore()
-		}
+		restore()
 		fmt.Fprintln(out)
-		return "", ctx.Err()
+		return "", errInterrupted
 	case ans := <-done:
 		if !echo {
 			fmt.Fprintln(out)
@@ -97,7 +105,7 @@ func promptTTY(ctx context.Context, prompt string, echo bool) (string, error) {
 			line = line[:len(line)-1]
 		}
 		if line == "" {
-			return "", errors.New("empty answer")
+			return "", errEmptyAnswer
 		}
 		return line, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/cache"
@@ -19,20 +20,13 @@ var errNoPassphrase = errors.New("the encrypted store is locked and no passphras
 // keyTTL is how long an unlocked store's key stays in the kernel keyring.
 const keyTTL = 12 * time.Hour
 
-// overrides are the flags that feed profile resolution, and the caller's
-// interactivity signals.
-type overrides struct {
-	config.Overrides
-	signals helper.Signals
-}
-
-// env reads the loaded configuration and resolves one profile.
-type env struct {
+// loadedConfig is the loaded configuration: where the files are, and the config file.
+type loadedConfig struct {
 	paths config.Paths
 	file  *config.File
 }
 
-func (a *app) loadConfig() (*env, error) {
+func (a *app) loadConfig() (*loadedConfig, error) {
 	paths, err := config.ResolvePaths(a.getenv)
 	if err != nil {
 		return nil, err
@@ -41,10 +35,36 @@ func (a *app) loadConfig() (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{paths: paths, file: file}, nil
+	return &loadedConfig{paths: paths, file: file}, nil
 }
 
-func (a *app) profileName() string { return config.ProfileName(a.profile, a.getenv) }
+// profileName is the profile the command line or GCORE_PROFILE names, else
+// "default".
+func (a *app) profileName() string { return config.ProfileName(a.globals.Profile, a.getenv) }
+
+// profiles reaches the config's profiles and wires their engines, for the
+// callers that pick a profile by host or by kubeconfig.
+func (a *app) profiles(cfg *loadedConfig) helper.Profiles {
+	return helper.Profiles{File: cfg.file, Getenv: a.getenv, Flag: a.globals.Profile,
+		Engine: func(p config.Profile, s helper.Signals) (*helper.Engine, error) {
+			eng, _, err := a.engineFor(cfg, p, s)
+			return eng, err
+		}}
+}
+
+// engine wires the token engine for the selected profile, resolved with o.
+func (a *app) engine(o config.Overrides, signals helper.Signals) (*helper.Engine, *loadedConfig, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	profile, err := config.Resolve(cfg.file, a.profileName(), a.getenv, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, _, err := a.engineFor(cfg, profile, signals)
+	return eng, cfg, err
+}
 
 // storeInfo says where a profile's sessions live, for status and doctor.
 type storeInfo struct {
@@ -64,29 +84,16 @@ func (s storeInfo) String() string {
 	return "encrypted file, key kept by " + cache.GuardianName(s.Guardian)
 }
 
-// engine wires the token engine for the selected profile.
-func (a *app) engine(o overrides) (*helper.Engine, *env, storeInfo, error) {
-	e, err := a.loadConfig()
-	if err != nil {
-		return nil, nil, storeInfo{}, err
-	}
-	profile, err := config.Resolve(e.file, a.profileName(), a.getenv, o.Overrides)
-	if err != nil {
-		return nil, nil, storeInfo{}, err
-	}
-	eng, info, err := a.engineFor(e, profile, o.signals)
-	return eng, e, info, err
-}
-
-func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) (*helper.Engine, storeInfo, error) {
-	signals.NonInteractiveFlag = signals.NonInteractiveFlag || a.nonInteractive
+// engineFor wires the engine of profile, for a caller whose interactivity
+// signals are signals (the global --non-interactive and CI are added). The
+// interactivity decision is made only when a prompt is first wanted: it may
+// open the terminal or run git, which a cache hit must not pay.
+func (a *app) engineFor(cfg *loadedConfig, profile config.Profile, signals helper.Signals) (*helper.Engine, storeInfo, error) {
+	signals.NonInteractiveFlag = signals.NonInteractiveFlag || a.globals.NonInteractive
 	signals.CI = a.getenv("CI")
 	signals.TTY = ttyAvailable
-	var prompt helper.Prompter
-	if helper.MayPrompt(signals) {
-		prompt = promptTTY
-	}
-	opts := a.storeOptions(e.paths, profile, prompt)
+	mayPrompt := sync.OnceValue(func() bool { return helper.MayPrompt(signals) })
+	opts := a.storeOptions(cfg.paths, profile, promptTTY, mayPrompt)
 	info := storeInfo{Dir: opts.Dir}
 	// Opened on demand: someone who never logged in is asked to log in, not
 	// for the passphrase of a store they never made.
@@ -120,9 +127,10 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 			PasswordCommand: profile.PasswordCommand,
 			OTPCommand:      profile.OTPCommand,
 			Askpass:         a.getenv("GCORE_ASKPASS"),
-			Prompt:          prompt,
+			Prompt:          promptTTY,
+			MayPrompt:       mayPrompt,
 		},
-		Memo:     cache.FailureMemo{Dir: failuresDir(e.paths)},
+		Memo:     cache.FailureMemo{Dir: failuresDir(cfg.paths)},
 		Now:      a.now,
 		Hostname: hostname(),
 		Debugf:   a.debugf,
@@ -130,12 +138,14 @@ func (a *app) engineFor(e *env, profile config.Profile, signals helper.Signals) 
 	}, info, nil
 }
 
-// storeOptions are the options of the store for profile p's backend.
-func (a *app) storeOptions(paths config.Paths, p config.Profile, prompt helper.Prompter) cache.FileOptions {
+// storeOptions are the options of the store for profile p's backend;
+// prompt asks for a passphrase when mayPrompt allows (both may be nil).
+func (a *app) storeOptions(paths config.Paths, p config.Profile, prompt helper.Prompter, mayPrompt func() bool) cache.FileOptions {
+	dir := cache.StoreDir(paths.DataDir, p.Backend)
 	opts := cache.FileOptions{
-		Dir:            cache.StoreDir(paths.DataDir, p.Backend),
+		Dir:            dir,
 		Guardian:       p.Backend,
-		Passphrase:     a.passphrase(prompt),
+		Passphrase:     a.passphrase(helper.SecretSources{Askpass: a.getenv("GCORE_ASKPASS"), Prompt: prompt, MayPrompt: mayPrompt}, dir),
 		KeyringOptions: cache.KeyringOptions{ServiceName: programName, Env: a.getenv},
 		KeyTTL:         keyTTL,
 		UnlockWait:     p.LockTimeout,
@@ -143,6 +153,9 @@ func (a *app) storeOptions(paths config.Paths, p config.Profile, prompt helper.P
 			fmt.Fprintf(a.stderr, "%s: waiting for another gcore-credential-helper to unlock the credential store\n", programName)
 		},
 		Migrate: func() []string { return cache.LegacyKeyrings(p.Backend, a.getenv) },
+	}
+	if a.getenv("GCORE_KEYRING_PASSPHRASE") == "" && a.getenv("GCORE_ASKPASS") == "" {
+		opts.PassphraseAttempts = passphraseAttempts // typed: a typo is asked again
 	}
 	if keys, err := cache.NewKernelKeyCache(); err == nil {
 		opts.KeyCache = keys
@@ -171,32 +184,61 @@ func failuresDir(paths config.Paths) string { return filepath.Join(paths.CacheDi
 
 // passphrase returns the store's passphrase source: GCORE_KEYRING_PASSPHRASE,
 // then the GCORE_ASKPASS program, then the terminal. Never stdin: it carries
-// the docker and git protocols.
-func (a *app) passphrase(prompt helper.Prompter) func(string, bool) (string, error) {
-	return func(msg string, confirm bool) (string, error) {
+// the docker and git protocols. At the terminal the first question comes
+// with what the passphrase protects and when it is asked again, and a new
+// passphrase typed differently twice is asked for again.
+func (a *app) passphrase(src helper.SecretSources, dir string) func(string, bool) (string, error) {
+	explained := false
+	return func(prompt string, confirm bool) (string, error) {
 		if v := a.getenv("GCORE_KEYRING_PASSPHRASE"); v != "" {
 			if err := helper.CheckSecret(v); err != nil {
 				return "", fmt.Errorf("%w: GCORE_KEYRING_PASSPHRASE is unusable: %w", errNoPassphrase, err)
 			}
 			return v, nil
 		}
-		src := helper.SecretSources{Askpass: a.getenv("GCORE_ASKPASS"), Prompt: prompt}
-		pass, err := src.Ask(a.ctx, msg)
-		if errors.Is(err, helper.ErrNoSecret) {
-			return "", errNoPassphrase
+		atTerminal := src.Askpass == ""
+		if !atTerminal {
+			// An askpass program shows one line, with nothing before it.
+			prompt = fmt.Sprintf("%s passphrase of the credential store in %s: ", programName, dir)
+		} else if !explained {
+			explained = true
+			prompt = passphraseExplanation(dir, confirm) + prompt
 		}
-		if err != nil || !confirm || src.Askpass != "" {
-			return pass, err
+		for attempt := 1; ; attempt++ {
+			pass, err := src.Ask(a.ctx, prompt)
+			if errors.Is(err, helper.ErrNoSecret) {
+				return "", errNoPassphrase
+			}
+			if err != nil || !confirm || !atTerminal {
+				return pass, err
+			}
+			again, err := src.Ask(a.ctx, "Repeat it: ")
+			if err != nil {
+				return "", err
+			}
+			if again == pass {
+				return pass, nil
+			}
+			if attempt == passphraseAttempts {
+				return "", errors.New("the passphrases typed do not match")
+			}
+			prompt = "They do not match. " + cache.PromptNewPassphrase
 		}
-		again, err := src.Ask(a.ctx, "Repeat the passphrase: ")
-		if err != nil {
-			return "", err
-		}
-		if again != pass {
-			return "", errors.New("the passphrases do not match")
-		}
-		return pass, nil
 	}
+}
+
+// passphraseAttempts is how often a person at the terminal may mistype the
+// passphrase (or its repetition), as sudo allows.
+const passphraseAttempts = 3
+
+// passphraseExplanation says, before the first passphrase question at the
+// terminal, what the passphrase protects and when it is asked again.
+func passphraseExplanation(dir string, choosing bool) string {
+	again := fmt.Sprintf("Once unlocked it stays unlocked for %d hours, until a restart or '%s lock'.", int(keyTTL.Hours()), programName)
+	if choosing {
+		return fmt.Sprintf("%s keeps your Gcore sessions encrypted in %s.\nChoose a passphrase for it. %s\n", programName, dir, again)
+	}
+	return fmt.Sprintf("%s keeps your Gcore sessions encrypted in %s, and it is locked.\n%s\n", programName, dir, again)
 }
 
 // notef tells the user something worth knowing, on one line of stderr.

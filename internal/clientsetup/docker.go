@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// DockerHelper is the credHelpers value that makes docker run docker-credential-gcore.
+// DockerHelper is the credHelpers value that makes docker run docker-credential-gcore; a
+// profile's own persona is DockerHelper + "-" + profile (docker-credential-gcore-PROFILE).
 const DockerHelper = "gcore"
 
 // ErrNotJSONObject is returned by Docker.Apply for a config file (or a credHelpers value) that
@@ -21,6 +22,8 @@ type Docker struct {
 	ConfigFile string
 	// Hosts are the registry hosts (host[:port], no scheme) to route to the helper.
 	Hosts []string
+	// Helper is the credHelpers value; "" means DockerHelper.
+	Helper string
 	// Now names backups; nil means time.Now.
 	Now func() time.Time
 }
@@ -29,13 +32,20 @@ type Docker struct {
 func (d Docker) Snippet() string {
 	helpers := make(map[string]string, len(d.Hosts))
 	for _, h := range d.Hosts {
-		helpers[h] = DockerHelper
+		helpers[h] = d.helper()
 	}
 	b, _ := encodeJSON(map[string]any{"credHelpers": helpers}, "\t") // maps of strings always encode
 	return string(b)
 }
 
-// Apply sets credHelpers[host] = "gcore" for every host, keeping every other key and value of
+func (d Docker) helper() string {
+	if d.Helper == "" {
+		return DockerHelper
+	}
+	return d.Helper
+}
+
+// Apply sets credHelpers[host] to the helper for every host, keeping every other key and value of
 // the file. It creates a missing file (0600, directory 0700); it writes nothing, and makes no
 // backup, when every host is already set.
 func (d Docker) Apply() (changed bool, backupPath string, err error) {
@@ -50,7 +60,7 @@ func (d Docker) Apply() (changed bool, backupPath string, err error) {
 	if err != nil {
 		return false, "", err
 	}
-	updated, changed, err := setCredHelpers(old, d.Hosts)
+	updated, changed, err := setCredHelpers(old, d.Hosts, d.helper())
 	if err != nil {
 		return false, "", fmt.Errorf("docker config %s: %w", path, err)
 	}
@@ -72,10 +82,10 @@ func (d Docker) Apply() (changed bool, backupPath string, err error) {
 	return true, backupPath, nil
 }
 
-// setCredHelpers returns config with credHelpers[host] = DockerHelper for every host. It decodes
+// setCredHelpers returns config with credHelpers[host] = helper for every host. It decodes
 // only the top level and credHelpers, into json.RawMessage, so every other value is written back
 // as it was (re-indented, never re-interpreted: numbers keep their digits, unknown keys stay).
-func setCredHelpers(config []byte, hosts []string) ([]byte, bool, error) {
+func setCredHelpers(config []byte, hosts []string, helper string) ([]byte, bool, error) {
 	top, err := decodeObject(config)
 	if err != nil {
 		return nil, false, err
@@ -95,10 +105,12 @@ func setCredHelpers(config []byte, hosts []string) ([]byte, bool, error) {
 	changed := false
 	for _, h := range hosts {
 		var v string
-		if json.Unmarshal(helpers[h], &v) == nil && v == DockerHelper {
+		if json.Unmarshal(helpers[h], &v) == nil && v == helper {
 			continue
 		}
-		helpers[h] = json.RawMessage(`"` + DockerHelper + `"`)
+		if helpers[h], err = encodeJSON(helper, ""); err != nil {
+			return nil, false, err
+		}
 		changed = true
 	}
 	if !changed {

@@ -206,7 +206,7 @@ func FuzzSetCredHelpers(f *testing.F) {
 	}
 	hosts := []string{"registry.gcore.com"}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out, changed, err := setCredHelpers(in, hosts)
+		out, changed, err := setCredHelpers(in, hosts, DockerHelper)
 		if err != nil {
 			if !errors.Is(err, ErrNotJSONObject) {
 				t.Fatalf("error %v is not ErrNotJSONObject", err)
@@ -232,7 +232,7 @@ func FuzzSetCredHelpers(f *testing.F) {
 		if err := json.Unmarshal(after["credHelpers"], &helpers); err != nil || string(helpers[hosts[0]]) != `"gcore"` {
 			t.Fatalf("credHelpers = %s, %v", after["credHelpers"], err)
 		}
-		if again, changed, err := setCredHelpers(out, hosts); err != nil || changed || !bytes.Equal(again, out) {
+		if again, changed, err := setCredHelpers(out, hosts, DockerHelper); err != nil || changed || !bytes.Equal(again, out) {
 			t.Fatalf("second edit: changed=%v err=%v", changed, err)
 		}
 	})

@@ -30,8 +30,9 @@ var ErrNoKubectl = errors.New("kubectl not found in PATH; add the printed snippe
 type Kubectl struct {
 	// Kubeconfig is the file to edit: $KUBECONFIG's first entry or ~/.kube/config.
 	Kubeconfig string
-	// User is the kubeconfig user name; "" means DefaultKubeUser, or "gcore-<cluster name>" with
-	// a Cluster, so that clusters set up one by one do not overwrite each other's exec arguments.
+	// User is the kubeconfig user name; "" means DefaultKubeUser, followed by "-<profile>" for
+	// a profile other than the default and "-<cluster name>" with a Cluster, so that profiles
+	// and clusters set up one by one do not overwrite each other's exec arguments.
 	User string
 	// Command is the absolute path of the helper binary.
 	Command string
@@ -58,12 +59,14 @@ type KubeCluster struct {
 }
 
 func (k Kubectl) withDefaults() Kubectl {
-	switch {
-	case k.User != "":
-	case k.Cluster != nil:
-		k.User = DefaultKubeUser + "-" + k.Cluster.Name
-	default:
+	if k.User == "" {
 		k.User = DefaultKubeUser
+		if k.Profile != "" {
+			k.User += "-" + k.Profile
+		}
+		if k.Cluster != nil {
+			k.User += "-" + k.Cluster.Name
+		}
 	}
 	if k.APIVersion == "" {
 		k.APIVersion = DefaultAPIVersion
@@ -73,6 +76,9 @@ func (k Kubectl) withDefaults() Kubectl {
 	}
 	return k
 }
+
+// UserName is the kubeconfig user Apply writes.
+func (k Kubectl) UserName() string { return k.withDefaults().User }
 
 // args are the exec plugin's arguments, shared by Snippet and Apply so they cannot drift.
 func (k Kubectl) args() []string {

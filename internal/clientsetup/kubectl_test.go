@@ -123,11 +123,16 @@ func TestKubectlApply(t *testing.T) {
 	if diff := cmp.Diff(before.user("admin"), after.user("admin")); diff != "" {
 		t.Errorf("user admin changed (-before +after):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantExec(k.Command, "kube", "--profile", "prod"), after.user("gcore")); diff != "" {
-		t.Errorf("user gcore (-want +got):\n%s", diff)
+	// Each profile has its own user, so setting up a second profile never
+	// repoints the first one's contexts.
+	if diff := cmp.Diff(wantExec(k.Command, "kube", "--profile", "prod"), after.user("gcore-prod")); diff != "" {
+		t.Errorf("user gcore-prod (-want +got):\n%s", diff)
+	}
+	if after.user("gcore") != nil {
+		t.Error("a profile's setup wrote the default profile's user gcore")
 	}
 	out, err := exec.Command("kubectl", "--kubeconfig="+path, "config", "view", "--raw",
-		"-o", `jsonpath={.users[?(@.name=="gcore")].user.exec.command} {.users[?(@.name=="gcore")].user.exec.args}`).Output()
+		"-o", `jsonpath={.users[?(@.name=="gcore-prod")].user.exec.command} {.users[?(@.name=="gcore-prod")].user.exec.args}`).Output()
 	if got, want := string(out), `/opt/gcore/gcore-credential-helper ["kube","--profile","prod"]`; err != nil || got != want {
 		t.Errorf("jsonpath view = %q, %v; want %q", got, err, want)
 	}
@@ -153,8 +158,12 @@ func TestKubectlApply(t *testing.T) {
 	if got := readString(t, bak3); got != applied {
 		t.Error("second backup does not hold the file as it was before the second change")
 	}
-	if diff := cmp.Diff(wantExec(k.Command, "kube"), kubectlView(t, path).user("gcore")); diff != "" {
+	dropped := kubectlView(t, path)
+	if diff := cmp.Diff(wantExec(k.Command, "kube"), dropped.user("gcore")); diff != "" {
 		t.Errorf("user gcore (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantExec(k.Command, "kube", "--profile", "prod"), dropped.user("gcore-prod")); diff != "" {
+		t.Errorf("the default profile's setup changed user gcore-prod (-want +got):\n%s", diff)
 	}
 	if got := readString(t, os.Getenv("KUBECONFIG")); got != "# inherited, must stay untouched\n" {
 		t.Errorf("inherited $KUBECONFIG file changed: %q", got)
@@ -425,8 +434,8 @@ func TestKubectlApplyCluster(t *testing.T) {
 	}
 	after := kubectlView(t, path)
 	if diff := cmp.Diff(wantExec(k.Command, "kube", "--cluster", "k8s-prod", "--project-id", "1", "--region-id", "76",
-		"--profile", "prod"), after.user("gcore-k8s-prod")); diff != "" {
-		t.Errorf("user gcore-k8s-prod (-want +got):\n%s", diff)
+		"--profile", "prod"), after.user(k.UserName())); diff != "" {
+		t.Errorf("user %s (-want +got):\n%s", k.UserName(), diff)
 	}
 	// kubectl sorts entries by name.
 	byName := cmpopts.SortSlices(func(a, b map[string]any) bool { return a["name"].(string) < b["name"].(string) })
@@ -436,7 +445,7 @@ func TestKubectlApplyCluster(t *testing.T) {
 		t.Errorf("clusters (-want +got):\n%s", diff)
 	}
 	wantContexts := append(before.Contexts, map[string]any{"name": "k8s-prod",
-		"context": map[string]any{"cluster": "k8s-prod", "user": "gcore-k8s-prod"}})
+		"context": map[string]any{"cluster": "k8s-prod", "user": "gcore-prod-k8s-prod"}})
 	if diff := cmp.Diff(wantContexts, after.Contexts, byName); diff != "" {
 		t.Errorf("contexts (-want +got):\n%s", diff)
 	}

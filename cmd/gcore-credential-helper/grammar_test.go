@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestGrammarForOneCommand: a command line parsed against the grammar of its
+// one command gives what the whole grammar gives: the same command, the same
+// global flags (from flags and the environment), the same command flags, and
+// an error exactly when the whole grammar has one.
+func TestGrammarForOneCommand(t *testing.T) {
+	lines := []string{
+		"get",
+		"get --format token",
+		"get --format=header --min-ttl 10m",
+		"-p ci get --refresh",
+		"get -p ci --api-key",
+		"--profile=ci --non-interactive kube --cluster k8s --project-id 1 --region-id 76",
+		"kube --min-ttl 10m --cluster k8s --project-name Default --region-name Luxembourg",
+		"docker get",
+		"git get",
+		"git capability",
+		"export --format fish --api-key",
+		"exec -- terraform plan -out x",
+		"exec --min-ttl 1m terraform apply",
+		"login --username a@example.com --client-id 7",
+		"logout --yes",
+		"logout -y -p ops",
+		"lock",
+		"passphrase --backend keyctl",
+		"setup kubectl --write --cluster k8s",
+		"setup docker",
+		"status --json",
+		"doctor",
+		"version",
+		// Mistakes: both refuse them.
+		"get --format yaml",
+		"get --min-ttl soon",
+		"get extra",
+		"kube --cluster",
+		"docker push",
+		"setup podman",
+		"logout --force",
+		"exec",
+	}
+	envs := map[string][]string{
+		"no environment": nil,
+		"GCORE_PROFILE":  {"GCORE_PROFILE=from-env"},
+	}
+	for envName, env := range envs {
+		for _, line := range lines {
+			t.Run(envName+"/"+line, func(t *testing.T) {
+				args := strings.Fields(line)
+				one := grammarFor(args)
+				if _, whole := one.(*cli); whole {
+					t.Fatalf("grammarFor(%q) is the whole grammar, want the command's own", line)
+				}
+				a := &app{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard, getenv: lookupEnv(env)}
+				wholeGrammar := &cli{}
+				_, wholeCtx, wholeErr := a.parse(wholeGrammar, args)
+				_, oneCtx, oneErr := a.parse(one, args)
+				if (wholeErr == nil) != (oneErr == nil) {
+					t.Fatalf("whole grammar: %v; one command's: %v", wholeErr, oneErr)
+				}
+				if wholeErr != nil {
+					return
+				}
+				if w, o := wholeCtx.Command(), oneCtx.Command(); w != o {
+					t.Errorf("command %q, one command's grammar %q", w, o)
+				}
+				wv, ov := reflect.ValueOf(wholeGrammar).Elem(), reflect.ValueOf(one).Elem()
+				if diff := cmp.Diff(wholeGrammar.Globals, ov.Field(0).Interface(), cmp.AllowUnexported(Globals{})); diff != "" {
+					t.Errorf("globals (-whole +one):\n%s", diff)
+				}
+				field := ov.Type().Field(1).Name
+				if diff := cmp.Diff(wv.FieldByName(field).Interface(), ov.Field(1).Interface(), cmp.Exporter(func(reflect.Type) bool { return true })); diff != "" {
+					t.Errorf("%s (-whole +one):\n%s", field, diff)
+				}
+			})
+		}
+	}
+}
+
+// TestGrammarForNeedsTheWholeGrammar: help, --version, completion, no command
+// and an unknown command get the whole grammar, so that kong's help and
+// suggestions span every command.
+func TestGrammarForNeedsTheWholeGrammar(t *testing.T) {
+	for _, line := range []string{
+		"", "help", "help get", "get --help", "-h", "--version", "completion bash", "gte", "-p ci",
+		"--non-interactive", "--profile=ci",
+	} {
+		if _, whole := grammarFor(strings.Fields(line)).(*cli); !whole {
+			t.Errorf("grammarFor(%q) is one command's grammar, want the whole", line)
+		}
+	}
+}
