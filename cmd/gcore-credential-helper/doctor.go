@@ -138,7 +138,7 @@ func (a *app) doctorStore(p config.Profile, opts cache.FileOptions, add func(lev
 		add("warn", "kernel keyring", "unavailable: every call asks the store's guardian (a passphrase costs ~150 ms): "+err.Error(),
 			"allow the keyctl system calls (container seccomp profiles often block them), or use an OS keyring backend")
 	} else {
-		add("ok", "kernel keyring", fmt.Sprintf("keeps the unlocked store key for %s", keyTTL), "")
+		add("ok", "kernel keyring", fmt.Sprintf("keeps the unlocked store key for %d hours", int(keyTTL.Hours())), "")
 	}
 	return failed
 }
