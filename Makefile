@@ -39,7 +39,7 @@ test: cross
 # cgo build for macOS (with the Keychain) needs Apple's SDK, so it is
 # type-checked instead (internal/cgocheck): its Go code, not its C.
 CROSS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
-PORTABLE := ./cache/ ./config/ ./helper/ ./protocol/ ./iam/ ./fakeiam/ ./internal/tlv/ ./internal/atomicfile/ ./cmd/gcore-credential-helper/
+PORTABLE := ./cache/ ./config/ ./helper/ ./protocol/ ./iam/ ./fakeiam/ ./internal/tlv/ ./internal/atomicfile/ ./internal/keyring/ ./cmd/gcore-credential-helper/
 cross:
 	@for t in $(CROSS); do \
 	  echo "build $$t"; \
