@@ -15,7 +15,7 @@ FUZZBRIEF ?= 1000x
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test cross bench demo lint fuzz install clean
+.PHONY: all build test cross bench demo lint fuzz keyring-patch install clean
 
 all: build
 
@@ -66,6 +66,11 @@ lint:
 # Each fuzz target for FUZZTIME (go test runs one target per invocation).
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
+
+# internal/keyring/upstream.patch, after a change to the keyring copy made on
+# purpose; TestUpstreamPatch fails until the patch says what changed.
+keyring-patch:
+	$(GO) test -count=1 ./internal/keyring/ -run TestUpstreamPatch -update
 
 install:
 	./install.sh
