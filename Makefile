@@ -15,7 +15,7 @@ FUZZBRIEF ?= 1000x
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test cross bench demo lint fuzz install clean
+.PHONY: all build test cross bench demo lint fuzz keyring-patch install clean
 
 all: build
 
@@ -39,7 +39,7 @@ test: cross
 # cgo build for macOS (with the Keychain) needs Apple's SDK, so it is
 # type-checked instead (internal/cgocheck): its Go code, not its C.
 CROSS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
-PORTABLE := ./cache/ ./config/ ./helper/ ./protocol/ ./iam/ ./fakeiam/ ./internal/tlv/ ./internal/atomicfile/ ./cmd/gcore-credential-helper/
+PORTABLE := ./cache/ ./config/ ./helper/ ./protocol/ ./iam/ ./fakeiam/ ./internal/tlv/ ./internal/atomicfile/ ./internal/keyring/ ./cmd/gcore-credential-helper/
 cross:
 	@for t in $(CROSS); do \
 	  echo "build $$t"; \
@@ -66,6 +66,11 @@ lint:
 # Each fuzz target for FUZZTIME (go test runs one target per invocation).
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
+
+# internal/keyring/upstream.patch, after a change to the keyring copy made on
+# purpose; TestUpstreamPatch fails until the patch says what changed.
+keyring-patch:
+	$(GO) test -count=1 ./internal/keyring/ -run TestUpstreamPatch -update
 
 install:
 	./install.sh

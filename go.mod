@@ -3,17 +3,20 @@ module github.com/G-Core/gcore-credential-helper
 go 1.26.0
 
 require (
-	github.com/99designs/keyring v1.2.2
+	github.com/99designs/go-keychain v0.0.0-20191008050251-8e49817e8af4
 	github.com/BurntSushi/toml v1.6.0
 	github.com/alecthomas/kong v1.17.0
 	github.com/creack/pty v1.1.24
+	github.com/danieljoos/wincred v1.2.3
 	github.com/docker/docker-credential-helpers v0.9.13
 	github.com/godbus/dbus v0.0.0-20190726142602-4481cbc300e2
 	github.com/google/go-cmp v0.7.0
+	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c
 	github.com/posener/complete v1.2.3
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/willabides/kongplete v0.4.0
 	golang.org/x/crypto v0.59.0
+	golang.org/x/mod v0.21.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
@@ -22,12 +25,7 @@ require (
 require golang.org/x/tools v0.26.0 // indirect
 
 require (
-	github.com/99designs/go-keychain v0.0.0-20191008050251-8e49817e8af4 // indirect
-	github.com/danieljoos/wincred v1.2.3 // indirect
-	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
 	github.com/riywo/loginshell v0.0.0-20200815045211-7d26008be1ab // indirect
 )
-
-replace github.com/99designs/keyring => ./third_party/keyring

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/G-Core/gcore-credential-helper/internal/keyring"
 	"github.com/godbus/dbus"
 )
 

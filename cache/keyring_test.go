@@ -215,7 +215,7 @@ func TestKeyringCompiledIn(t *testing.T) {
 		t.Error("pass is in every build")
 	}
 	// "file" is this package's own encrypted store; the keyring library's
-	// file backend is left out of the vendored copy (third_party/README.md).
+	// file backend is left out of the copy in internal/keyring (see its README).
 	if KeyringCompiledIn("file") {
 		t.Error("the keyring library's file backend is compiled in")
 	}

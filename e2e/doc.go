@@ -4,7 +4,8 @@
 //
 // It owns the whole-product guarantees that no package test can show: single flight across
 // processes (SPEC §4, §11), bounded waits and the lock notice, crash safety of the store, the
-// error-to-exit-code mapping through the CLI (SPEC §9), interactivity (SPEC §6) and that no
-// secret reaches output or disk in the clear (SPEC §10). Each test names the SPEC section or
-// the issue #2 requirement it guards. There is no non-test code here.
+// error-to-exit-code mapping through the CLI (SPEC §9), interactivity (SPEC §6), that no
+// secret reaches output or disk in the clear (SPEC §10) and that the module installs with
+// `go install …@version` (issue #12). Each test names the SPEC section or the issue
+// requirement it guards. There is no non-test code here.
 package e2e

@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"internal/atomicfile":  {},
 	"internal/baseurl":     {},
 	"internal/tlv":         {},
+	"internal/keyring":     {},
 }
 
 // standardOnly are the packages that may import nothing outside the

@@ -17,7 +17,7 @@ import (
 func init() {
 	// Patched (gcore-credential-helper): upstream connects to the D-Bus session
 	// bus here, in every process that links this package. The probe now runs
-	// only when the backend is opened; see ../README.md.
+	// only when the backend is opened; see README.md.
 	supportedBackends[SecretServiceBackend] = opener(func(cfg Config) (Keyring, error) {
 		if _, err := dbus.SessionBus(); err != nil {
 			return nil, err

@@ -19,7 +19,7 @@ const (
 func init() {
 	// Patched (gcore-credential-helper): upstream reads DISABLE_KWALLET and
 	// connects to the D-Bus session bus here, in every process that links this
-	// package. Both now happen only when the backend is opened; see ../README.md.
+	// package. Both now happen only when the backend is opened; see README.md.
 	supportedBackends[KWalletBackend] = opener(func(cfg Config) (Keyring, error) {
 		if os.Getenv("DISABLE_KWALLET") == "1" {
 			return nil, errors.New("kwallet disabled by DISABLE_KWALLET=1")
