@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,6 +98,48 @@ func TestGrammarForNeedsTheWholeGrammar(t *testing.T) {
 	} {
 		if _, whole := grammarFor(strings.Fields(line)).(*cli); !whole {
 			t.Errorf("grammarFor(%q) is one command's grammar, want the whole", line)
+		}
+	}
+}
+
+// TestOneCommandCoversEveryCommand: every command of cli but help and
+// completion has a grammar of its own, with cli's field name and tags (the
+// one-line help aside), so a new command cannot be forgotten or drift.
+func TestOneCommandCoversEveryCommand(t *testing.T) {
+	whole := reflect.TypeFor[cli]()
+	seen := map[string]bool{}
+	for i := range whole.NumField() {
+		f := whole.Field(i)
+		if f.Tag.Get("cmd") == "" && !strings.Contains(string(f.Tag), `cmd:""`) {
+			continue
+		}
+		name := f.Tag.Get("name")
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		if name == "help" || name == "completion" {
+			continue
+		}
+		seen[name] = true
+		make, ok := oneCommand[name]
+		if !ok {
+			t.Errorf("command %s has no grammar of its own in oneCommand", name)
+			continue
+		}
+		one := reflect.TypeOf(make()).Elem()
+		if one.NumField() != 2 || one.Field(0).Type != reflect.TypeFor[Globals]() {
+			t.Errorf("oneCommand[%s] is %s, want the Globals and one command", name, one)
+			continue
+		}
+		got := one.Field(1)
+		wantTag := strings.TrimSpace(regexp.MustCompile(` ?help:"[^"]*"`).ReplaceAllString(string(f.Tag), ""))
+		if got.Name != f.Name || got.Type != f.Type || string(got.Tag) != wantTag {
+			t.Errorf("oneCommand[%s] field %s %s `%s`, want %s %s `%s`", name, got.Name, got.Type, got.Tag, f.Name, f.Type, wantTag)
+		}
+	}
+	for name := range oneCommand {
+		if !seen[name] {
+			t.Errorf("oneCommand has %s, which cli does not", name)
 		}
 	}
 }
