@@ -35,6 +35,9 @@ func TestDecodeObjectErrors(t *testing.T) {
 		{"not a boolean", `{"flag":"true"}`, "flag is not a boolean"},
 		{"wrong type", `{"Secret":1}`, "Secret has the wrong type"},
 		{"wrong type, nested", `{"inner":[]}`, "inner has the wrong type"},
+		// encoding/json keeps the first type error even when a later
+		// repeat of the member is right; the hand reader took the last.
+		{"wrong type, then right", `{"flag":"yes","flag":true}`, "flag is not a boolean"},
 		{"too large", `{"Secret":"` + strings.Repeat("x", maxJSONSize) + `"}`, "json larger than 65536 bytes"},
 		// encoding/json's own limit, which bounds the decoder's recursion: maxJSONDepth
 		// levels are read (and found not to be an object), one more is refused.
