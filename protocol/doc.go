@@ -2,6 +2,8 @@
 // the JSON of `get`, kubectl's ExecCredential, docker's and git's
 // credential-helper protocols and shell exports. It uses the standard library
 // only and knows nothing of Gcore, caches or keyrings: values in, bytes out.
-// Its JSON is read and written by hand, never through encoding/json (see
-// jsonw.go), and every input is bounded in size.
+// The JSON it reads is decoded by encoding/json into typed structs, with
+// errors that never show the input (jsonr.go); the JSON it writes, printed on
+// every cache hit, is written by hand (see jsonw.go for why). Every input is
+// bounded in size.
 package protocol

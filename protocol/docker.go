@@ -20,7 +20,9 @@ const maxInput = 64 << 10
 
 // DockerCredentials is one credential in docker's helper protocol.
 type DockerCredentials struct {
-	ServerURL, Username, Secret string
+	ServerURL string `json:"ServerURL"`
+	Username  string `json:"Username"`
+	Secret    string `json:"Secret"`
 }
 
 // readInput reads all of r, refusing more than maxInput bytes.
@@ -56,28 +58,15 @@ func ReadDockerCredentials(r io.Reader) (DockerCredentials, error) {
 	if err != nil {
 		return DockerCredentials{}, err
 	}
-	v, err := parseJSON(b)
+	c, err := decodeObject[DockerCredentials](b)
 	if err != nil {
 		return DockerCredentials{}, fmt.Errorf("read docker credentials: %w", err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return DockerCredentials{}, errors.New("read docker credentials: not a JSON object")
-	}
-	var c DockerCredentials
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"ServerURL", &c.ServerURL}, {"Username", &c.Username}, {"Secret", &c.Secret}} {
-		if *f.dst, err = member[string](m, f.key, f.key); err != nil {
-			return DockerCredentials{}, fmt.Errorf("read docker credentials: %w", err)
-		}
 	}
 	if c.ServerURL == "" {
 		// docker's own helpers' message, which docker recognises.
 		return DockerCredentials{}, errors.New("no credentials server URL")
 	}
-	return c, nil
+	return *c, nil
 }
 
 // WriteDockerCredentials writes c as `get`'s answer.

@@ -2,117 +2,141 @@ package protocol
 
 import (
 	"encoding/json"
-	"errors"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// unmarshal is the reference reader: encoding/json into an any.
-func unmarshal(b []byte) (any, error) {
-	var v any
-	err := json.Unmarshal(b, &v)
-	return v, err
+// testObject has a member of each kind decodeObject's callers use.
+type testObject struct {
+	Secret string           `json:"Secret"`
+	Any    any              `json:"any"`
+	Flag   *bool            `json:"flag"`
+	Inner  *struct{ N any } `json:"inner"`
 }
 
-// checkSameAsEncodingJSON fails unless parseJSON and encoding/json agree on
-// whether b is valid and, if so, on its value.
-func checkSameAsEncodingJSON(t *testing.T, b []byte) {
-	t.Helper()
-	got, err := parseJSON(b)
-	want, wantErr := unmarshal(b)
-	if (err == nil) != (wantErr == nil) {
-		t.Fatalf("parseJSON(%q): error %v, encoding/json: error %v", b, err, wantErr)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("parseJSON(%q) mismatch (-encoding/json +got):\n%s", b, diff)
-	}
-}
-
-func TestParseJSONSameAsEncodingJSON(t *testing.T) {
-	for _, in := range []string{
-		// valid
-		`{}`, `[]`, `""`, `0`, `-0`, `1.5e3`, `1E-2`, `-12.25e+1`, `1e-400`, `true`, `false`, `null`,
-		" \t\r\n{ \"a\" : [ 1 , {\"b\":null} ] } \n", `{"a":1,"a":2}`, `[[],{}]`,
-		`"\"\\\/\b\f\n\r\t\u00e9\u20AC"`, `"\ud83d\ude00"`, `"\ud83d"`, `"\ude00"`, `"\ud83dx"`,
-		`"\ud83d\u0041"`, `"\ud83d\ud83d\ude00"`, "\"é€😀\"", "\"bad\xffutf8\"", "\"\xed\xa0\x80\"",
-		"\"\u2028\"", `"\u0000"`, `{"":""}`,
-		// invalid
-		``, ` `, `{`, `}`, `[1,]`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":1 "b":2}`, `[1 2]`, `01`, `-`,
-		`1.`, `.5`, `+1`, `1e`, `1e+`, `0x10`, `1e400`, `-1e400`, `NaN`, `Infinity`, `tru`, `nul`,
-		`truex`, `"abc`, `"\x"`, `"\u12"`, `"\u12G4"`, "\"tab\there\"", "\"nl\n\"", `'a'`, `1 2`,
-		`{"a":1}}`, "\xef\xbb\xbf{}", "\x00", `[`, `"\`, `{"a"`, `{"a":`, `[1`,
+func TestDecodeObjectErrors(t *testing.T) {
+	nested := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for _, tc := range []struct{ name, in, want string }{
+		{"not JSON", `kind: ExecCredential`, "invalid json at offset 0: unexpected character"},
+		{"invalid UTF-8 outside a string", "{\xff}", "invalid json at offset 1: unexpected character"},
+		{"NUL", "{\"Secret\":\"s\"\x00}", "invalid json at offset 13: unexpected character"},
+		{"trailing data", `{"Secret":"s"} {}`, "invalid json at offset 15: unexpected character"},
+		{"cut short", `{"Secret":`, "invalid json at offset 10: unexpected end of input"},
+		{"empty", ``, "invalid json at offset 0: unexpected end of input"},
+		{"blank", " \n", "invalid json at offset 2: unexpected end of input"},
+		{"null", `null`, "not a JSON object"},
+		{"array", `["Secret"]`, "not a JSON object"},
+		{"string", `"Secret"`, "not a JSON object"},
+		{"number", `1`, "not a JSON object"},
+		{"number out of range", `{"any":[1e400]}`, "invalid json: number out of range"},
+		{"not a boolean", `{"flag":"true"}`, "flag is not a boolean"},
+		{"wrong type", `{"Secret":1}`, "Secret has the wrong type"},
+		{"wrong type, nested", `{"inner":[]}`, "inner has the wrong type"},
+		// encoding/json keeps the first type error even when a later
+		// repeat of the member is right; the hand reader took the last.
+		{"wrong type, then right", `{"flag":"yes","flag":true}`, "flag is not a boolean"},
+		{"too large", `{"Secret":"` + strings.Repeat("x", maxJSONSize) + `"}`, "json larger than 65536 bytes"},
+		// encoding/json's own limit, which bounds the decoder's recursion: maxJSONDepth
+		// levels are read (and found not to be an object), one more is refused.
+		{"as deep as allowed", nested(maxJSONDepth), "not a JSON object"},
+		{"too deep", nested(maxJSONDepth + 1), "invalid json at offset 10000: nested deeper than 10000 levels"},
+		{"too deep in a member", `{"any":` + nested(maxJSONDepth) + `}`, "invalid json at offset 10006: nested deeper than 10000 levels"},
 	} {
-		t.Run(strconv.Quote(in), func(t *testing.T) { checkSameAsEncodingJSON(t, []byte(in)) })
-	}
-}
-
-func TestParseJSONLimits(t *testing.T) {
-	nested := func(n int) []byte { return []byte(strings.Repeat("[", n) + strings.Repeat("]", n)) }
-	if _, err := parseJSON(nested(maxJSONDepth)); err != nil {
-		t.Errorf("depth %d: %v", maxJSONDepth, err)
-	}
-	if _, err := parseJSON(nested(maxJSONDepth + 1)); !errors.Is(err, errJSONTooDeep) {
-		t.Errorf("depth %d: got %v, want %v", maxJSONDepth+1, err, errJSONTooDeep)
-	}
-	// Depth is nesting, not the count of containers: siblings do not add up.
-	if _, err := parseJSON([]byte("[" + strings.Repeat("[[]],", 100) + "[]]")); err != nil {
-		t.Errorf("many shallow siblings: %v", err)
-	}
-	fits := []byte(`"` + strings.Repeat("a", maxJSONSize-2) + `"`)
-	if _, err := parseJSON(fits); err != nil {
-		t.Errorf("%d bytes: %v", len(fits), err)
-	}
-	if _, err := parseJSON(append(fits, ' ')); !errors.Is(err, errJSONTooLarge) {
-		t.Errorf("%d bytes: got %v, want %v", len(fits)+1, err, errJSONTooLarge)
-	}
-}
-
-func TestParseJSONErrorHidesInput(t *testing.T) {
-	for _, in := range []string{`{"Secret":"hunter2"`, `{"Secret":"hunter2\q"}`, `{"Secret":hunter2}`} {
-		if _, err := parseJSON([]byte(in)); err == nil || strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("parseJSON(%q) = %v, want an error without the input", in, err)
-		}
-	}
-}
-
-// TestNoEncodingJSON guards the cache-hit paths: encoding/json's first use
-// costs a fresh process ~50 µs, so only tests may import it.
-func TestNoEncodingJSON(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			if imp.Path.Value == `"encoding/json"` {
-				t.Errorf("%s imports encoding/json", name)
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := decodeObject[testObject]([]byte(tc.in))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got error %v, want %q", err, tc.want)
 			}
+		})
+	}
+}
+
+// encoding/json's own messages quote the character at a syntax error and the
+// digits of a number out of range; ours must not, since the input may be a
+// secret.
+func TestDecodeObjectErrorsHideInput(t *testing.T) {
+	for _, tc := range []struct{ in, shown string }{
+		{`{"Secret":Qhunter2}`, "Q"},
+		{`{"Secret":"a\Zb"}`, "Z"},
+		{`{"Secret":"s"}W`, "W"},
+		{`{"any":7e77777}`, "7e77777"},
+	} {
+		var v testObject
+		if err := json.Unmarshal([]byte(tc.in), &v); err == nil || !strings.Contains(err.Error(), tc.shown) {
+			t.Fatalf("encoding/json no longer shows %q of %q (%v): this test needs new inputs", tc.shown, tc.in, err)
+		}
+		if _, err := decodeObject[testObject]([]byte(tc.in)); err == nil || strings.Contains(err.Error(), tc.shown) {
+			t.Errorf("decodeObject(%q) = %v, want an error without %q", tc.in, err, tc.shown)
 		}
 	}
 }
 
-func FuzzJSONReader(f *testing.F) {
-	for _, s := range []string{`{"kind":"ExecCredential","spec":{"interactive":false}}`, `[1,-2.5e3,"\u00e9\ud83d\ude00",true,null]`,
-		`"\ud83d"`, "\"\xff\"", `{"a":{"b":[{}]}}`, `1e400`, ` 0 `} {
+// What encoding/json decides, decodeObject keeps: names match
+// case-insensitively, the last of repeated members wins and a repeated object
+// is merged, null leaves a member absent, unknown members are ignored.
+func TestDecodeObjectSemantics(t *testing.T) {
+	yes := true
+	for _, tc := range []struct {
+		name, in string
+		want     testObject
+	}{
+		{"names fold case", `{"SECRET":"s","Flag":true}`, testObject{Secret: "s", Flag: &yes}},
+		{"last wins", `{"Secret":"a","Secret":"b"}`, testObject{Secret: "b"}},
+		{"last wins across case", `{"Secret":"a","secret":"b"}`, testObject{Secret: "b"}},
+		{"repeated objects merge", `{"inner":{"N":1},"inner":{"M":2}}`, testObject{Inner: &struct{ N any }{N: 1.0}}},
+		{"null is absent", `{"Secret":null,"any":null,"flag":null,"inner":null}`, testObject{}},
+		{"null after a value", `{"flag":true,"flag":null}`, testObject{}},
+		{"unknown members", `{"other":[{"deep":1}],"Secret":"s"}`, testObject{Secret: "s"}},
+		{"invalid UTF-8 in a string", "{\"Secret\":\"a\xffb\"}", testObject{Secret: "a\ufffdb"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeObject[testObject]([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, *got); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The messages decodeObject can give, with every number as #: none of them
+// carries any part of the input.
+var decodeMessages = regexp.MustCompile(`^(json larger than # bytes|not a JSON object|invalid json|` +
+	`invalid json: number out of range|invalid json at offset #(: (unexpected character|unexpected end of input|nested deeper than # levels))?|` +
+	`(kind|apiVersion|spec|spec\.interactive|spec\.cluster|spec\.cluster\.server|spec\.cluster\.config) (is not a boolean|has the wrong type))$`)
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range []string{
+		`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}`,
+		`{"spec":{"cluster":{"server":"s","config":{"a":[1,{"b":null}]}}}}`, `{"spec":{"interactive":1}}`,
+		`{"spec":{"cluster":[]}}`, `[1,-2.5e3,"\u00e9\ud83d\ude00",true,null]`, `{"kind":1e400}`, "\"\xff\"", ` {} `, `null`,
+	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := parseJSON(b); errors.Is(err, errJSONTooDeep) || errors.Is(err, errJSONTooLarge) {
-			return // our limits, deliberately tighter than encoding/json's
+		got, err := decodeObject[execInfoJSON](b)
+		if err != nil && !decodeMessages.MatchString(digits.ReplaceAllString(err.Error(), "#")) {
+			t.Fatalf("decodeObject(%q): unexpected message %q", b, err)
 		}
-		checkSameAsEncodingJSON(t, b)
+		var want *execInfoJSON
+		if json.Unmarshal(b, &want) != nil || want == nil {
+			if err == nil {
+				t.Fatalf("decodeObject(%q) accepted what encoding/json refuses", b)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("decodeObject(%q): %v; encoding/json accepts it", b, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("decodeObject(%q) mismatch (-encoding/json +got):\n%s", b, diff)
+		}
 	})
 }

@@ -3,8 +3,37 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
 	"testing"
 )
+
+// TestWritersAvoidEncodingJSON guards the hand-written writer (jsonw.go, and
+// the README's table of our own code instead of a library): every cache hit
+// prints one of these answers, and encoding/json's first use would add to
+// each. Only the reader, jsonr.go, may import it.
+func TestWritersAvoidEncodingJSON(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") || name == "jsonr.go" {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"encoding/json"` {
+				t.Errorf("%s imports encoding/json; write with jsonw.go", name)
+			}
+		}
+	}
+}
 
 // marshalString is the reference: encoding/json without HTML escaping.
 func marshalString(t *testing.T, s string) []byte {

@@ -27,8 +27,20 @@ type ExecInfo struct {
 
 // ExecCluster is the part of spec.cluster a plugin may act on.
 type ExecCluster struct {
-	Server string
-	Config map[string]any // spec.cluster.config, the kubeconfig's exec extension
+	Server string         `json:"server"`
+	Config map[string]any `json:"config"` // spec.cluster.config, the kubeconfig's exec extension
+}
+
+// execInfoJSON is KUBERNETES_EXEC_INFO as decoded. kind and apiVersion are
+// any so that an error can say what they were instead of only that their
+// type was wrong; an ExecCluster is decoded as it is.
+type execInfoJSON struct {
+	Kind       any `json:"kind"`
+	APIVersion any `json:"apiVersion"`
+	Spec       struct {
+		Interactive *bool        `json:"interactive"`
+		Cluster     *ExecCluster `json:"cluster"`
+	} `json:"spec"`
 }
 
 // ParseExecInfo parses KUBERNETES_EXEC_INFO. Old kubectl versions do not set
@@ -37,59 +49,23 @@ func ParseExecInfo(env string) (ExecInfo, error) {
 	if env == "" {
 		return ExecInfo{APIVersion: KubeV1beta1}, nil
 	}
-	v, err := parseJSON([]byte(env))
+	in, err := decodeObject[execInfoJSON]([]byte(env))
+	if in == nil {
+		return ExecInfo{}, err
+	}
+	// err is now nil or a member of the wrong type, which says less than a
+	// wrong kind or version: those come first.
+	if kind, _ := in.Kind.(string); kind != "ExecCredential" {
+		return ExecInfo{}, fmt.Errorf("kind is %s, want ExecCredential", describe(in.Kind))
+	}
+	apiVersion, _ := in.APIVersion.(string)
+	if verr := checkAPIVersion(apiVersion); verr != nil {
+		return ExecInfo{}, verr
+	}
 	if err != nil {
 		return ExecInfo{}, err
 	}
-	top, ok := v.(map[string]any)
-	if !ok {
-		return ExecInfo{}, errors.New("not a JSON object")
-	}
-	if kind, _ := top["kind"].(string); kind != "ExecCredential" {
-		return ExecInfo{}, fmt.Errorf("kind is %s, want ExecCredential", describe(top["kind"]))
-	}
-	apiVersion, _ := top["apiVersion"].(string)
-	if err := checkAPIVersion(apiVersion); err != nil {
-		return ExecInfo{}, err
-	}
-	info := ExecInfo{APIVersion: apiVersion}
-	spec, err := member[map[string]any](top, "spec", "spec")
-	if err != nil {
-		return ExecInfo{}, err
-	}
-	if b, ok := spec["interactive"]; ok {
-		interactive, ok := b.(bool)
-		if !ok {
-			return ExecInfo{}, errors.New("spec.interactive is not a boolean")
-		}
-		info.Interactive = &interactive
-	}
-	cluster, err := member[map[string]any](spec, "cluster", "spec.cluster")
-	if err != nil || cluster == nil {
-		return info, err
-	}
-	info.Cluster = &ExecCluster{}
-	if info.Cluster.Server, err = member[string](cluster, "server", "spec.cluster.server"); err != nil {
-		return ExecInfo{}, err
-	}
-	if info.Cluster.Config, err = member[map[string]any](cluster, "config", "spec.cluster.config"); err != nil {
-		return ExecInfo{}, err
-	}
-	return info, nil
-}
-
-// member returns m[key] as a T, or T's zero value when it is absent or null.
-func member[T string | map[string]any](m map[string]any, key, path string) (T, error) {
-	var zero T
-	v, ok := m[key]
-	if !ok || v == nil {
-		return zero, nil
-	}
-	t, ok := v.(T)
-	if !ok {
-		return zero, fmt.Errorf("%s has the wrong type", path)
-	}
-	return t, nil
+	return ExecInfo{APIVersion: apiVersion, Interactive: in.Spec.Interactive, Cluster: in.Spec.Cluster}, nil
 }
 
 // describe names a JSON value in an error message. Only kind and apiVersion

@@ -2,6 +2,8 @@ package tlv
 
 import (
 	"errors"
+	"go/parser"
+	"go/token"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -96,4 +98,31 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("(-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestHitPathRecordsAvoidEncodingJSON guards why this package exists (README, "Where we chose
+// our own code instead of a library"): the records read on every cache hit are tlv, because
+// encoding/json's first use in a fresh process costs a hit more than decoding them.
+func TestHitPathRecordsAvoidEncodingJSON(t *testing.T) {
+	for _, name := range []string{
+		"../../helper/codec.go", // the session record
+		"../../cache/format.go", // the store's metadata
+	} {
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var usesTLV bool
+		for _, imp := range f.Imports {
+			switch imp.Path.Value {
+			case `"encoding/json"`:
+				t.Errorf("%s imports encoding/json; encode its record with tlv", name)
+			case `"github.com/G-Core/gcore-credential-helper/internal/tlv"`:
+				usesTLV = true
+			}
+		}
+		if !usesTLV {
+			t.Errorf("%s no longer encodes its record with tlv", name)
+		}
+	}
 }
