@@ -1,6 +1,6 @@
 # gcore-credential-helper — see README.md.
 # Linux builds are static (CGO_ENABLED=0): loader cost alone would eat the
-# cache-hit budget of SPEC §11.
+# cache-hit budget (the reference's performance targets).
 
 GO        ?= go
 BIN       ?= bin

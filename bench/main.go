@@ -1,4 +1,4 @@
-// Command bench measures the performance targets of SPEC §11 with real processes, in one run,
+// Command bench measures the reference's performance targets with real processes, in one run,
 // against the fake IAM served in-process on 127.0.0.1: cache-hit cost next to a baseline Go
 // binary and our own `version`, the refresh and login storms, and a cache hit while another
 // process is stuck refreshing. It prints every figure next to its target and exits 1 if any
@@ -29,7 +29,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/testkeyring"
 )
 
-// SPEC §11 targets.
+// The targets, as docs/reference.md (Performance targets) sets them.
 const (
 	maxRatioToBaseline = 2.0
 	maxRatioToVersion  = 1.2
@@ -82,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case o.rounds < minRounds:
-		return o, fmt.Errorf("-rounds %d: SPEC §11 asks for at least %d", o.rounds, minRounds)
+		return o, fmt.Errorf("-rounds %d: the reference's performance targets asks for at least %d", o.rounds, minRounds)
 	case o.storm < 2:
 		return o, fmt.Errorf("-storm %d: a storm needs at least 2 processes", o.storm)
 	}
@@ -209,7 +209,7 @@ func (b *suite) cleanup() {
 	}
 }
 
-// desktopSandbox sets up what most kubectl users have (SPEC §11, issue #9): a desktop session
+// desktopSandbox sets up what most kubectl users have (the reference's performance targets, issue #9): a desktop session
 // with a real Secret Service (gnome-keyring under dbus-run-session) and `backend = "auto"`, no
 // passphrase anywhere, logged in. Its hits are measured next to the file store's.
 func (b *suite) desktopSandbox(ctx context.Context) error {
@@ -237,7 +237,7 @@ func (b *suite) desktopSandbox(ctx context.Context) error {
 	return nil
 }
 
-// check is one figure next to its SPEC §11 target.
+// check is one figure next to its target (the reference's performance targets).
 type check struct {
 	name, got, target string
 	ok                bool
@@ -485,7 +485,7 @@ func (b *suite) stormChecks(storm string, results []harness.Result, counted stri
 
 // report prints every check and says whether all passed.
 func (b *suite) report() bool {
-	fmt.Fprintf(b.out, "\n== SPEC §11 targets\n")
+	fmt.Fprintf(b.out, "\n== targets (docs/reference.md, Performance targets)\n")
 	tw := tabwriter.NewWriter(b.out, 0, 0, 2, ' ', 0)
 	all := true
 	for _, c := range b.checks {

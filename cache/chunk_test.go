@@ -109,7 +109,7 @@ func TestChunkedStoreValueLikeAHead(t *testing.T) {
 	}
 }
 
-// TestChunkedStoreDamage guards SPEC §5 (damage is reported, never served):
+// TestChunkedStoreDamage guards the reference's storage (damage is reported, never served):
 // a head whose parts are missing or do not match is a *CorruptError.
 func TestChunkedStoreDamage(t *testing.T) {
 	tests := map[string]func(m *mapStore, parts []string){
@@ -137,7 +137,7 @@ func TestChunkedStoreDamage(t *testing.T) {
 	}
 }
 
-// TestChunkedStoreReadersDuringWrites guards SPEC §4 (readers never wait for
+// TestChunkedStoreReadersDuringWrites guards the reference's token engine (readers never wait for
 // writers) for split values: a reader racing a writer gets a whole value.
 func TestChunkedStoreReadersDuringWrites(t *testing.T) {
 	s := newChunkedStore(newMapStore(), 64)
@@ -208,7 +208,7 @@ func TestChunkedStoreValueWrittenAgain(t *testing.T) {
 	}
 }
 
-// TestChunkedStoreDeleteSweepsStrayParts guards SPEC §10 (logout leaves no
+// TestChunkedStoreDeleteSweepsStrayParts guards the reference's security rules (logout leaves no
 // secret behind): parts a writer wrote before dying, which no head names, are
 // deleted with the value; keys that only look alike are left alone.
 func TestChunkedStoreDeleteSweepsStrayParts(t *testing.T) {

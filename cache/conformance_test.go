@@ -21,7 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The backend conformance suite (issue #5, item 1; SPEC §5): one behavioural
+// The backend conformance suite (issue #5, item 1; the reference's storage): one behavioural
 // test, run against every backend this machine can host. The file store and
 // the kernel keyring run in this process; a Secret Service and pass need a
 // daemon or a GPG home in their environment from the start (the D-Bus
@@ -37,7 +37,7 @@ const (
 	conformanceTimeout = 10 * time.Second
 )
 
-// TestBackendConformance guards SPEC §5 and issue #5 item 1: every backend
+// TestBackendConformance guards the reference's storage and issue #5 item 1: every backend
 // stores, reads back, replaces and deletes; keeps odd keys apart; survives a
 // new process; serves concurrent readers whole values while a writer
 // replaces them; holds large values (split where the backend caps items);
@@ -442,7 +442,7 @@ func (c conformance) conformUnavailable(t *testing.T, s Store) {
 	}
 }
 
-// conformGuardian guards SPEC §5 and issue #9 item 1 on a real keyring: it
+// conformGuardian guards the reference's storage and issue #9 item 1 on a real keyring: it
 // keeps the key of an encrypted store (one item, no passphrase); another
 // process reads the store with the key cached, and, without it, by asking
 // the keyring; in an outage the cached key still serves, and without it the

@@ -92,7 +92,7 @@ func tempFiles(t *testing.T, dir string) int {
 	return len(files)
 }
 
-// TestFileStoreSurvivesKilledWriters guards SPEC §5 "a crash never leaves a half file", issue
+// TestFileStoreSurvivesKilledWriters guards the reference's storage "a crash never leaves a half file", issue
 // #5 item 3: writers killed in the middle of Put, which alternates a large and a small value so
 // that a torn write could not pass for either, leave the old or the new value, nothing else.
 func TestFileStoreSurvivesKilledWriters(t *testing.T) {
@@ -123,7 +123,7 @@ func TestFileStoreSurvivesKilledWriters(t *testing.T) {
 		c.kills, c.completions, found, tempFiles(t, ts.opts.Dir), c.elapsed())
 }
 
-// TestFileStoreSurvivesKilledDeletes guards SPEC §5 (the store survives any crash) and §7
+// TestFileStoreSurvivesKilledDeletes guards the reference's storage (the store survives any crash) and commands
 // logout, issue #5 item 3: processes killed in the middle of Delete leave the entry whole or
 // gone, and every other entry untouched.
 func TestFileStoreSurvivesKilledDeletes(t *testing.T) {
@@ -168,7 +168,7 @@ func TestFileStoreSurvivesKilledDeletes(t *testing.T) {
 	assertStoreFiles(t, ts.opts.Dir, entries)
 }
 
-// TestFileStoreSurvivesKilledCreation guards SPEC §5 ("a crash never leaves a half file"; "a
+// TestFileStoreSurvivesKilledCreation guards the reference's storage ("a crash never leaves a half file"; "a
 // wrong passphrase is reported as such, not as a parse error"), issue #5 item 3: a process
 // killed while creating a store in an empty directory leaves either no store or a whole one.
 // Once a store is there, OpenFile with the right passphrase opens it: never a *CorruptError,

@@ -13,7 +13,7 @@ func onDemandOptions(t *testing.T, pass func(string, bool) (string, error)) File
 	return FileOptions{Dir: filepath.Join(t.TempDir(), "store"), Passphrase: pass, KDF: testKDF}
 }
 
-// TestOnDemandReadsNothingWithoutAStore guards SPEC §9's exit 3 for someone
+// TestOnDemandReadsNothingWithoutAStore guards exit 3 (the reference's exit codes) for someone
 // who never logged in: without a store, reads find nothing and deletes do
 // nothing, no passphrase is asked for and no store is created.
 func TestOnDemandReadsNothingWithoutAStore(t *testing.T) {

@@ -51,7 +51,7 @@ const (
 	verifierPlaintext = "gcore-credential-helper store verifier"
 )
 
-// Argon2id bounds. The minimums are the SPEC's floor; the maximums keep a
+// Argon2id bounds. The minimums are the reference's floor; the maximums keep a
 // damaged or hostile metadata file from asking for absurd memory or time.
 const (
 	minKDFTime, maxKDFTime           = 2, 64

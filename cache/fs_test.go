@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// TestEnsurePrivateDir guards SPEC §10 ("directories 0700, refused if group/world writable") and
+// TestEnsurePrivateDir guards the reference's security rules ("directories 0700, refused if group/world writable") and
 // issue #5 item 4: each unsafe directory is refused by path, with the reason and the fix.
 func TestEnsurePrivateDir(t *testing.T) {
 	tests := []struct {
@@ -81,7 +81,7 @@ func TestEnsurePrivateDir(t *testing.T) {
 	}
 }
 
-// TestEnsurePrivateDirAncestors guards SPEC §10 and issue #5 item 4 (XDG_CACHE_HOME and
+// TestEnsurePrivateDirAncestors guards the reference's security rules and issue #5 item 4 (XDG_CACHE_HOME and
 // XDG_DATA_HOME that others control): a private directory is refused when a directory above it
 // lets another user replace it, and accepted under a sticky /tmp-like directory, through a
 // symbolic link to a safe place, or in a home directory (three levels up) another uid owns, as
@@ -189,7 +189,7 @@ func chownedDir(t *testing.T, base string) string {
 	return dir
 }
 
-// TestReadPrivateFile guards SPEC §10 ("files 0600") and issue #5 item 4: a store file another
+// TestReadPrivateFile guards the reference's security rules ("files 0600") and issue #5 item 4: a store file another
 // user owns, that others may read, that is not a regular file (a FIFO must not hang the read) or
 // that is huge is refused by path with the reason and the fix, and left where it is.
 func TestReadPrivateFile(t *testing.T) {

@@ -110,7 +110,7 @@ func keyringOptions(t *testing.T, ring *memKeyring) FileOptions {
 	}
 }
 
-// TestKeyringGuardian guards SPEC §5 ("one store, many key guardians") and issue #9 item 1: a
+// TestKeyringGuardian guards the reference's storage ("one store, many key guardians") and issue #9 item 1: a
 // store guarded by an OS keyring is made and unlocked without a passphrase; its key is one item
 // in the keyring; a process that cannot reach the keyring uses the cached key, and without one
 // is told which guardian to unlock.

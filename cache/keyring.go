@@ -49,7 +49,7 @@ type KeyringOptions struct {
 }
 
 // DefaultKeyringTimeout leaves a person time to answer an unlock prompt the
-// keyring may show, and stays inside SPEC §4's 60 s for every wait.
+// keyring may show, and stays inside the 60 s the token engine allows for every wait.
 const DefaultKeyringTimeout = 30 * time.Second
 
 // KeyringBackends are the OS keyrings a store's key can be kept in.

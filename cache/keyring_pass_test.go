@@ -12,7 +12,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/testkeyring"
 )
 
-// TestPassGitBackedStoreStaysCommitted guards SPEC §5 (the pass backend) for
+// TestPassGitBackedStoreStaysCommitted guards the reference's storage (the pass backend) for
 // users who sync their password store with git: every write, replace and
 // delete the helper makes is committed, as pass's own commands are, so the
 // store's working tree stays clean and a sync carries whole entries.

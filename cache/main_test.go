@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testKDF is the cheapest setting the SPEC allows.
+// testKDF is the cheapest setting the reference allows.
 var testKDF = KDFParams{Time: minKDFTime, MemoryKiB: minKDFMemoryKiB, Threads: 1}
 
 const testPass = "correct horse battery staple"

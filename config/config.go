@@ -43,15 +43,15 @@ const (
 	DefaultBaseURL = "https://api.gcore.com"
 	DefaultBackend = "auto"
 	DefaultMinTTL  = 5 * time.Minute
-	// DefaultLockTimeout and DefaultHTTPTimeout together stay under the 60 s that SPEC §4 allows
+	// DefaultLockTimeout and DefaultHTTPTimeout together stay under the 60 s that the reference's token engine allows
 	// a caller to wait.
 	DefaultLockTimeout = 30 * time.Second
 	DefaultHTTPTimeout = 20 * time.Second
-	// DefaultAPIKeyTTL is the life of a short-lived API key (SPEC §12).
+	// DefaultAPIKeyTTL is the life of a short-lived API key (the reference's service credentials).
 	DefaultAPIKeyTTL = 12 * time.Hour
 )
 
-// Backends lists the storage backend names a profile may ask for (SPEC §5), "auto" first.
+// Backends lists the storage backend names a profile may ask for (the reference's storage), "auto" first.
 func Backends() []string {
 	return []string{"auto", "file", "secret-service", "kwallet", "keychain", "wincred", "pass", "keyctl"}
 }
@@ -84,7 +84,7 @@ type Profile struct {
 	ProjectID, RegionID int64
 }
 
-// Registry is one [[profiles.NAME.registries]] entry (SPEC §12): a Gcore Container Registry
+// Registry is one [[profiles.NAME.registries]] entry (the reference's service credentials): a Gcore Container Registry
 // whose docker logins the helper provisions as short-lived registry users.
 type Registry struct {
 	// Host is docker's server host, lower-case, e.g.
@@ -196,7 +196,7 @@ func ProfileName(flag string, env Env) string {
 }
 
 // Resolve builds the named profile with precedence flag > environment > config file > default
-// (SPEC §3). The environment contributes GCORE_BASE_URL, GCORE_KEYRING_BACKEND,
+// (the reference's configuration). The environment contributes GCORE_BASE_URL, GCORE_KEYRING_BACKEND,
 // GCORE_CLOUD_PROJECT_ID and GCORE_CLOUD_REGION_ID. "default" always exists; a profile missing
 // from f (or a nil f) is an *UnknownProfileError unless o.Create (a first login), and resolves
 // to defaults then. File values were validated by Load; environment and flag values are
@@ -283,7 +283,7 @@ func Resolve(f *File, name string, env Env, o Overrides) (Profile, error) {
 	return p, nil
 }
 
-// CacheKey is the identity a cached session belongs to (SPEC §4): the normalised base URL, the
+// CacheKey is the identity a cached session belongs to (the reference's token engine): the normalised base URL, the
 // auth kind, principal (the username, or the API token's id), the client id and the profile
 // name. It is a hex SHA-256: safe as a file name, and never the username in clear.
 func CacheKey(p Profile, principal string) string {
@@ -408,7 +408,7 @@ func checkAPIKeyTTL(d time.Duration) error {
 }
 
 // checkTimeout refuses zero too: a zero timeout means "wait forever" to net/http, and every wait
-// must be bounded (SPEC §4).
+// must be bounded (the reference's token engine).
 func checkTimeout(d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("timeout must be positive, got %s", d)

@@ -216,7 +216,7 @@ otp_command = "oathtool --totp -b KEY"
 	}
 }
 
-// TestUnknownProfile guards SPEC §3 and issue #10: a profile that is neither in the file nor
+// TestUnknownProfile guards the reference's configuration and issue #10: a profile that is neither in the file nor
 // "default" is an error naming it and the profiles there are, with a suggestion for a typo;
 // only a login (Overrides.Create) makes one.
 func TestUnknownProfile(t *testing.T) {

@@ -43,7 +43,7 @@ func FuzzLoad(f *testing.F) {
 			if p.MinTTL < 0 || p.LockTimeout <= 0 || p.HTTPTimeout <= 0 || p.ClientID < 0 {
 				t.Fatalf("profile %q resolved out of range: %+v", name, p)
 			}
-			// A loaded base_url is one the IAM client will talk to (SPEC §3).
+			// A loaded base_url is one the IAM client will talk to (the reference's configuration).
 			if _, err := baseurl.Parse(p.BaseURL); err != nil {
 				t.Fatalf("profile %q loaded base_url %q that the IAM client refuses: %v", name, p.BaseURL, err)
 			}

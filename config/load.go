@@ -19,7 +19,7 @@ const maxFileSize = 1 << 20
 
 // ErrInsecure is returned (wrapped) for a config file that other users could change: it is
 // group- or world-writable, or another user (not root) owns it. It names commands the helper
-// runs (password_command), so it must be the user's alone (SPEC §10), as ssh requires of its own.
+// runs (password_command), so it must be the user's alone (the reference's security rules), as ssh requires of its own.
 var ErrInsecure = errors.New("refusing a config file other users could change")
 
 // File is a parsed config file. Every value in it has been type-checked and validated.
@@ -320,7 +320,7 @@ func hostsOf(v any) ([]string, error) {
 	return hosts, nil
 }
 
-// registriesOf reads [[profiles.NAME.registries]] (SPEC §12), in either spelling of an array
+// registriesOf reads [[profiles.NAME.registries]] (the reference's service credentials), in either spelling of an array
 // of tables: [[…]] sections or an inline array.
 func registriesOf(v any) ([]Registry, error) {
 	var tables []map[string]any

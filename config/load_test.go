@@ -289,7 +289,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestLoadBaseURLSchemes guards SPEC §3: a base_url in the file is https, or plain http only to
+// TestLoadBaseURLSchemes guards the reference's configuration: a base_url in the file is https, or plain http only to
 // a loopback address (issue #5 item 4, hostile input).
 func TestLoadBaseURLSchemes(t *testing.T) {
 	for _, tt := range []struct {
@@ -366,7 +366,7 @@ func TestLoadPermissions(t *testing.T) {
 	}
 }
 
-// TestLoadForeignOwner guards SPEC §10 and issue #5 item 4 ("files owned by another user"): a
+// TestLoadForeignOwner guards the reference's security rules and issue #5 item 4 ("files owned by another user"): a
 // config file another user owns could be rewritten by them to run any password_command, so it
 // is refused by path, whatever its mode, and nothing in it is used.
 func TestLoadForeignOwner(t *testing.T) {

@@ -12,7 +12,7 @@ const appDir = "gcore-credential-helper"
 // reads for its YAML file.
 const ConfigVar = "GCORE_CREDENTIAL_HELPER_CONFIG"
 
-// Paths are where the helper keeps its files (SPEC §3).
+// Paths are where the helper keeps its files (the reference's configuration).
 type Paths struct {
 	ConfigFile string // the TOML config file
 	// ConfigNamed is true when ConfigVar named ConfigFile: then it must exist, while the XDG

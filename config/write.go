@@ -13,7 +13,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
 )
 
-// AddProfile records a first login's non-secret settings (SPEC §7): it appends a [profiles.NAME]
+// AddProfile records a first login's non-secret settings (the reference's commands): it appends a [profiles.NAME]
 // table with p's username, base_url, client_id and auth, leaving out defaults and empty values.
 // It returns added=false, and writes nothing, when the file already has that profile.
 //

@@ -25,7 +25,7 @@ func (w *world) liveAPIKeys() int {
 	return st.LiveAPITokens
 }
 
-// TestAPIKeyStorm guards SPEC §12 (minting is single-flight like refresh, at most one live key
+// TestAPIKeyStorm guards the reference's service credentials (minting is single-flight like refresh, at most one live key
 // per profile and host, logout deletes it), issue #4 "done when" 1: 20 processes at once mint
 // exactly one key; a renewal mints one and deletes the previous; logout deletes the last.
 func TestAPIKeyStorm(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// allowedHost is the one host the client tests put in allowed_hosts (SPEC §10).
+// allowedHost is the one host the client tests put in allowed_hosts (the reference's security rules).
 const allowedHost = "git.example.com"
 
 // allowHosts is the profile line that allows allowedHost.
@@ -31,7 +31,7 @@ func needTool(t *testing.T, name string) string {
 }
 
 // persona links name to the helper binary in the sandbox's Bin, first in the children's PATH,
-// as install.sh does next to the binary (SPEC §7 "Personas"), and returns the link's path.
+// as install.sh does next to the binary (the reference's commands "Personas"), and returns the link's path.
 func (w *world) persona(name string) string {
 	w.t.Helper()
 	link := filepath.Join(w.sb.Bin, name)
@@ -54,8 +54,8 @@ func (w *world) client(env []string, stdin, bin string, args ...string) harness.
 	return harness.Runner{}.Run(w.t.Context(), c)
 }
 
-// noRefreshToken fails the test if any refresh token the fake issued appears in out (SPEC §8.5,
-// §10): callers get access tokens, never what renews them.
+// noRefreshToken fails the test if any refresh token the fake issued appears in out (the reference's export format,
+// security rules): callers get access tokens, never what renews them.
 func (w *world) noRefreshToken(what, out string) {
 	w.t.Helper()
 	for _, p := range w.tokens() {
@@ -65,7 +65,7 @@ func (w *world) noRefreshToken(what, out string) {
 	}
 }
 
-// jwtExp reads the exp claim of a JWT without verifying it, as the helper does (SPEC §2).
+// jwtExp reads the exp claim of a JWT without verifying it, as the helper does (the reference's Gcore IAM calls).
 func jwtExp(t *testing.T, jwt string) time.Time {
 	t.Helper()
 	parts := strings.Split(jwt, ".")

@@ -35,8 +35,8 @@ func (w *world) dockerHelper() (client.ProgramFunc, *strings.Builder) {
 	}, stderr
 }
 
-// TestDockerClientRoundTrip guards SPEC §8.3 (store, get, list, erase; the not-found sentinel)
-// and §7 (the docker-credential-gcore persona), issue #3 "docker": docker's own client package
+// TestDockerClientRoundTrip guards the reference's docker protocol (store, get, list, erase; the not-found sentinel)
+// and commands (the docker-credential-gcore persona), issue #3 "docker": docker's own client package
 // stores a registry login through the persona, reads it back, lists it and erases it, after
 // which get is docker's "not found" again.
 func TestDockerClientRoundTrip(t *testing.T) {
@@ -86,8 +86,8 @@ func TestDockerClientRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDockerClientGet guards SPEC §8.3 (get answers with the Gcore token for an allowed host,
-// a stored credential first, never prompts) and §10 (nothing for other hosts), issue #3
+// TestDockerClientGet guards the reference's docker protocol (get answers with the Gcore token for an allowed host,
+// a stored credential first, never prompts) and security rules (nothing for other hosts), issue #3
 // "docker": what docker's client package reads for each kind of host, with and without a
 // session.
 func TestDockerClientGet(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// TestExecExitStatus guards SPEC §7 (`exec` exits with CMD's status), issue #3 "exec": the
+// TestExecExitStatus guards the reference's commands (`exec` exits with CMD's status), issue #3 "exec": the
 // helper's status is the command's, and a shell sees 128+N when signal N killed it (on Unix
 // exec replaces the helper with the command, so the kill is the shell's own to report).
 func TestExecExitStatus(t *testing.T) {
@@ -42,7 +42,7 @@ func TestExecExitStatus(t *testing.T) {
 	})
 }
 
-// TestExecEnvironment guards SPEC §8.5 (`exec` sets the export variables and
+// TestExecEnvironment guards the reference's export format (`exec` sets the export variables and
 // GCORE_CREDENTIAL_HELPER_PROFILE), issue #3 "exec": the child reads the session's token and
 // the profile's name from its environment.
 func TestExecEnvironment(t *testing.T) {
@@ -59,7 +59,7 @@ func TestExecEnvironment(t *testing.T) {
 	}
 }
 
-// TestExecRefusesToNest guards SPEC §8.5 ("exec … refuses to nest"), issue #3 "exec": an exec
+// TestExecRefusesToNest guards the reference's export format ("exec … refuses to nest"), issue #3 "exec": an exec
 // inside an exec fails without running its command, and the outer one passes that failure on.
 func TestExecRefusesToNest(t *testing.T) {
 	w := newWorld(t)
@@ -77,7 +77,7 @@ func TestExecRefusesToNest(t *testing.T) {
 	}
 }
 
-// TestExecForwardsSIGTERM guards SPEC §7 (`exec` forwards signals) and §10 (no secret in argv),
+// TestExecForwardsSIGTERM guards the reference's commands (`exec` forwards signals) and security rules (no secret in argv),
 // issue #3 "exec": a SIGTERM sent to the helper's pid reaches the command, whose trap decides the
 // exit status; while it runs, the token is in the command's environment and not on its command
 // line. (On Unix the command replaces the helper in the same process.)
@@ -112,7 +112,7 @@ func TestExecForwardsSIGTERM(t *testing.T) {
 	}
 }
 
-// TestExecCtrlCReachesTheChildOnce guards SPEC §7 (`exec` forwards signals), issue #3 "exec":
+// TestExecCtrlCReachesTheChildOnce guards the reference's commands (`exec` forwards signals), issue #3 "exec":
 // a Ctrl-C at the terminal signals the whole foreground process group, the helper and its child
 // alike, so the child already has it; the helper must not deliver it a second time. Programs
 // count interrupts: Terraform's second one means "exit immediately, data loss may have

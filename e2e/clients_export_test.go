@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// hostileAPIToken is an api token as unkind to shells as a token can be (SPEC §8.5 names `$`,
+// hostileAPIToken is an api token as unkind to shells as a token can be (the reference's export format names `$`,
 // `'`, `"` and `\`), plus a command substitution that must stay text. The fake IAM mints only
 // "<id>_<hex>" tokens, so a middleware presents it to the fake as a real one.
 const hostileAPIToken = `42$e2e'single"double\back` + "`echo backtick`" + `$(echo pwned)${HOME}\'`
@@ -99,7 +99,7 @@ func exportWorld(t *testing.T, apiToken bool) (*world, map[string]string) {
 	}
 }
 
-// TestExportThroughShells guards SPEC §8.5 (the variables for each profile kind, quoting for
+// TestExportThroughShells guards the reference's export format (the variables for each profile kind, quoting for
 // each shell, never the refresh token), issue #3 "export": eval'd by the real shell, the
 // helper's export leaves exactly the credential's values in the environment of the shell's
 // children, for a JWT session and for an api token full of shell metacharacters.
@@ -129,7 +129,7 @@ func TestExportThroughShells(t *testing.T) {
 	}
 }
 
-// TestExportFormats guards SPEC §8.5 "never the refresh token" and the json format, issue #3
+// TestExportFormats guards the reference's export format "never the refresh token" and the json format, issue #3
 // "export": every format names every variable of the profile's kind, none carries a refresh
 // token, and json holds exactly the values.
 func TestExportFormats(t *testing.T) {

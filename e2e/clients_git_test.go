@@ -54,7 +54,7 @@ func gitRequest(protocol, host string) string {
 	return "protocol=" + protocol + "\nhost=" + host + "\n\n"
 }
 
-// TestGitCredentialFill guards SPEC §8.4 and §10, issue #3 "git": through the real `git
+// TestGitCredentialFill guards the reference's git protocol and security rules, issue #3 "git": through the real `git
 // credential fill`, the allowed https host gets the profile's login and the session's access
 // token, while a foreign host and plain http get nothing from the helper, even when it is the
 // global helper for every host, so git falls through to its own refusal to prompt.
@@ -111,7 +111,7 @@ func TestGitCredentialFill(t *testing.T) {
 	}
 }
 
-// TestGitCredentialReject guards SPEC §4 "Invalidation" and §8.4 (erase marks the token
+// TestGitCredentialReject guards the reference's token engine "Invalidation" and git protocol (erase marks the token
 // rejected), issue #3 "git": after the real `git credential reject` for the token it was
 // given, the next fill returns a new token, made with exactly one refresh and no login; a
 // reject of a token that is no longer current changes nothing.
@@ -160,7 +160,7 @@ func TestGitCredentialReject(t *testing.T) {
 	}
 }
 
-// TestGitCredentialQuit guards SPEC §6 and §8.4 ("login needed but not allowed: quit=1"), issue
+// TestGitCredentialQuit guards the reference's prompts and git protocol ("login needed but not allowed: quit=1"), issue
 // #3 "git": with no session and no way to log in, the helper tells the real git to stop, so git
 // neither prompts nor asks other helpers, and our login-required line reaches git's stderr.
 func TestGitCredentialQuit(t *testing.T) {
@@ -188,7 +188,7 @@ func TestGitCredentialQuit(t *testing.T) {
 	}
 }
 
-// TestGitPersona guards SPEC §7 (personas) and §8.4 (both answer forms, capability), issue #3
+// TestGitPersona guards the reference's commands (personas) and git protocol (both answer forms, capability), issue #3
 // "git": git-credential-gcore, run as git runs it, answers a request that advertises
 // capability[]=authtype with a Bearer credential and a plain request with username and
 // password, both with password_expiry_utc = exp − min_ttl, and lists its capabilities.

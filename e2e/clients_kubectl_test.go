@@ -12,7 +12,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
 )
 
-// TestKubectlExecPlugin guards SPEC §8.2 and §4 (the cache hit is the product), issue #3
+// TestKubectlExecPlugin guards the reference's kube format and token engine (the cache hit is the product), issue #3
 // "kubectl": the real kubectl runs the helper as its exec credential plugin with either API
 // version, the token it hands over is one the fake kube-apiserver accepts, a later kubectl is
 // served from the cache without a call to IAM, and the ExecCredential echoes kubectl's
@@ -40,7 +40,7 @@ func TestKubectlExecPlugin(t *testing.T) {
 			api := newKubeAPI(t, w.iam.AccessTokenValid)
 			env := []string{"KUBECONFIG=" + api.kubeconfig(t, t.TempDir(), helperStanza(tt.apiVersion, tt.stanza))}
 
-			// No session yet: the plugin logs in from GCORE_PASSWORD, which needs no terminal (§6).
+			// No session yet: the plugin logs in from GCORE_PASSWORD, which needs no terminal (prompts).
 			res := w.client(append(env, passwordEnv), "", kubectl, "get", "namespaces", "-o", "name")
 			checkExit(t, res, 0)
 			want := ""
@@ -96,8 +96,8 @@ func TestKubectlExecPlugin(t *testing.T) {
 	}
 }
 
-// TestKubectlLoginRequired guards SPEC §6 (kubectl's interactive:false never prompts; the exact
-// login-required lines) and §9 (exit 3), issue #3 "kubectl": with interactiveMode Never and no
+// TestKubectlLoginRequired guards the reference's prompts (kubectl's interactive:false never prompts; the exact
+// login-required lines) and exit codes (exit 3), issue #3 "kubectl": with interactiveMode Never and no
 // session, kubectl fails, shows our two lines on its stderr and reports our exit code, and
 // nothing reaches IAM or the kube-apiserver.
 func TestKubectlLoginRequired(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCloudFailuresThroughTheCLI guards issue #4 "done when" 4: each new path fails with a clear
-// message and an exit code of SPEC §9, and nothing is lost — the session survives, and the next
+// message and an exit code of the reference's exit codes, and nothing is lost — the session survives, and the next
 // call (fault gone) succeeds.
 func TestCloudFailuresThroughTheCLI(t *testing.T) {
 	const project, region = 700, 76

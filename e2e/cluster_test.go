@@ -11,7 +11,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
 )
 
-// TestManagedKubernetesWithRealKubectl guards SPEC §12 (Managed Kubernetes), issue #4 "done
+// TestManagedKubernetesWithRealKubectl guards the reference's service credentials (Managed Kubernetes), issue #4 "done
 // when" 3: a kubeconfig written by `setup kubectl --cluster … --write` lets the real kubectl
 // reach a fake kube-apiserver that requires the cluster's client certificate over TLS; after
 // logout the same kubectl call fails with our exit 3 and hint.

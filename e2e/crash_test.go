@@ -20,9 +20,9 @@ import (
 // refreshArgs force a refresh, which takes the lock and writes the store.
 var refreshArgs = []string{"get", "--refresh", "--format", "token"}
 
-// TestSIGKILLDuringRefresh guards SPEC §4 as issue #9 rewrote it (the refresh token stays in
+// TestSIGKILLDuringRefresh guards the reference's token engine as issue #9 rewrote it (the refresh token stays in
 // the store until the new pair replaces it; the lock is released by the kernel when its holder
-// dies) and §5 (a crash never leaves a half file), issue #5 item 3 and issue #9 item 3: get
+// dies) and storage (a crash never leaves a half file), issue #5 item 3 and issue #9 item 3: get
 // --refresh killed anywhere in its life. After each kill the store reads and still holds a
 // refresh token, and the next get --refresh, without a password, finishes at once:
 //
@@ -70,7 +70,7 @@ func TestSIGKILLDuringRefresh(t *testing.T) {
 	w.checkOneSession(after)
 }
 
-// TestSIGKILLDuringLogin guards SPEC §4, §5 and §7 login, issue #5 item 3: login killed
+// TestSIGKILLDuringLogin guards the reference's token engine, storage and commands login, issue #5 item 3: login killed
 // anywhere in its life leaves the store and the config readable, the lock free, and the
 // session the store held usable: the next get --refresh, without a password, refreshes it.
 func TestSIGKILLDuringLogin(t *testing.T) {
@@ -95,7 +95,7 @@ func TestSIGKILLDuringLogin(t *testing.T) {
 	w.checkOneSession(0)
 }
 
-// TestSIGKILLDuringLogout guards SPEC §4, §5 and §7 logout, issue #5 item 3: logout killed
+// TestSIGKILLDuringLogout guards the reference's token engine, storage and commands logout, issue #5 item 3: logout killed
 // anywhere in its life leaves the store readable and the lock free, and either the whole
 // session or none of it. The next process, get --refresh with a password, logs in again when
 // the logout got through and refreshes when it did not.
@@ -127,7 +127,7 @@ func TestSIGKILLDuringLogout(t *testing.T) {
 	w.checkOneSession(0)
 }
 
-// TestKilledAfterIAMRotatedTheRefreshToken guards SPEC §4 (as issue #9 rewrote it) at the one
+// TestKilledAfterIAMRotatedTheRefreshToken guards the reference's token engine (as issue #9 rewrote it) at the one
 // point the random kills of TestSIGKILLDuringRefresh hit only sometimes: IAM has accepted the
 // refresh token (so it is spent) and the process dies before it could store the new pair. The
 // next process tries the kept token once, IAM refuses it, and the helper says at once that a

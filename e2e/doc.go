@@ -3,9 +3,9 @@
 // the in-process fake Gcore IAM on 127.0.0.1, and count at the fake what those processes did.
 //
 // It owns the whole-product guarantees that no package test can show: single flight across
-// processes (SPEC §4, §11), bounded waits and the lock notice, crash safety of the store, the
-// error-to-exit-code mapping through the CLI (SPEC §9), interactivity (SPEC §6), that no
-// secret reaches output or disk in the clear (SPEC §10) and that the module installs with
-// `go install …@version` (issue #12). Each test names the SPEC section or the issue
+// processes (the reference's token engine, performance targets), bounded waits and the lock notice, crash safety of the store, the
+// error-to-exit-code mapping through the CLI (the reference's exit codes), interactivity (the reference's prompts), that no
+// secret reaches output or disk in the clear (the reference's security rules) and that the module installs with
+// `go install …@version` (issue #12). Each test names the reference section or the issue
 // requirement it guards. There is no non-test code here.
 package e2e

@@ -8,8 +8,8 @@ import (
 	"github.com/G-Core/gcore-credential-helper/fakeiam"
 )
 
-// TestWrongPassphrase guards SPEC §5 ("a wrong passphrase is reported as such, not as a parse
-// error") and §9 (exit 4), issue #2 "done when" 6: a store unlocked with another passphrase
+// TestWrongPassphrase guards the reference's storage ("a wrong passphrase is reported as such, not as a parse
+// error") and exit codes (exit 4), issue #2 "done when" 6: a store unlocked with another passphrase
 // than its own fails with exit 4 and leaves the session as it was.
 func TestWrongPassphrase(t *testing.T) {
 	w := newWorld(t)
@@ -48,8 +48,8 @@ type fault struct {
 	f  fakeiam.Fault
 }
 
-// TestIAMErrorsThroughTheCLI guards SPEC §2 (error shapes), §6 (when a login may happen and the
-// exact login-required lines) and §9 (exit codes and messages), issue #2 "done when" 7: each
+// TestIAMErrorsThroughTheCLI guards the reference's Gcore IAM calls (error shapes), prompts (when a login may happen and the
+// exact login-required lines) and exit codes (exit codes and messages), issue #2 "done when" 7: each
 // way IAM can refuse or fail reaches the user as the right message and exit code.
 func TestIAMErrorsThroughTheCLI(t *testing.T) {
 	tests := []struct {
@@ -135,7 +135,7 @@ func TestIAMErrorsThroughTheCLI(t *testing.T) {
 				"hint: only 'gcore-credential-helper login --profile ci' makes a new profile\n",
 		},
 		{
-			// SPEC §6 gives these two lines whatever was missing: scripts match them.
+			// the reference's prompts gives these two lines whatever was missing: scripts match them.
 			name:     "no session, non-interactive, no password",
 			args:     []string{"--non-interactive", "get", "--profile", "ops"},
 			wantExit: 3,
@@ -171,7 +171,7 @@ func TestIAMErrorsThroughTheCLI(t *testing.T) {
 					t.Errorf("stderr does not contain %q:\n%s", s, res.Stderr)
 				}
 			}
-			// SPEC §9 allows further hint: lines after the exact ones.
+			// the reference's exit codes allows further hint: lines after the exact ones.
 			if extra, ok := strings.CutPrefix(res.Stderr, tt.wantLines); tt.wantLines != "" && (!ok || !onlyHints(extra)) {
 				t.Errorf("stderr:\n%s\nwant exactly, then only hint: lines:\n%s", res.Stderr, tt.wantLines)
 			}

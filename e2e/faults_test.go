@@ -25,7 +25,7 @@ import (
 const maxOutage = 15 * time.Second
 
 // refreshFate is what an outage did to a refresh token sent into it. Whatever it did, the
-// helper keeps the token until a new pair replaces it (SPEC §4 as issue #9 rewrote it): the
+// helper keeps the token until a new pair replaces it (the reference's token engine as issue #9 rewrote it): the
 // next refresh tries it once more, and IAM judges.
 type refreshFate int
 
@@ -47,7 +47,7 @@ type outage struct {
 	fault fakeiam.Fault
 	// rig sets up an outage of the network or of TLS instead, before anything logs in.
 	rig    func(t *testing.T, w *world) outageSwitch
-	exit   int    // SPEC §9
+	exit   int    // the reference's exit codes
 	stderr string // in the error line, lower case
 	fate   refreshFate
 }
@@ -180,7 +180,7 @@ var faultOps = []faultOp{
 		sw.on(fakeiam.Login)
 		checkOutage(t, w, o, w.run(with(sw.env, passwordEnv), "get", "--format", "token"))
 		sw.off()
-		// A network failure is not remembered as a failed login (SPEC §4): the next caller
+		// A network failure is not remembered as a failed login (the reference's token engine): the next caller
 		// logs in at once.
 		logins := w.iam.Calls(fakeiam.Login)
 		w.token(with(sw.env, passwordEnv))
@@ -222,10 +222,10 @@ var faultOps = []faultOp{
 	}},
 }
 
-// TestFaultsThroughTheCLI guards SPEC §2 (IAM's failures), §4 (bounded waits, never a refresh
-// token twice), §9 (exit codes and messages) and §10 (TLS verification), issue #5 item 2: for
+// TestFaultsThroughTheCLI guards the reference's Gcore IAM calls (IAM's failures), token engine (bounded waits, never a refresh
+// token twice), exit codes (exit codes and messages) and security rules (TLS verification), issue #5 item 2: for
 // each outage of IAM or of the way to it, and each thing a caller may be doing, the helper ends
-// in bounded time with the exit code and message of SPEC §9, a cache hit does not notice, and
+// in bounded time with the exit code and message of the reference's exit codes, a cache hit does not notice, and
 // once the outage is over the next get works without a login unless the refresh token may
 // have been spent. TestIAMErrorsThroughTheCLI has IAM's refusals.
 func TestFaultsThroughTheCLI(t *testing.T) {
@@ -241,7 +241,7 @@ func TestFaultsThroughTheCLI(t *testing.T) {
 	}
 }
 
-// checkOutage fails the test unless res ended the way SPEC §9 says o must: its exit code, an
+// checkOutage fails the test unless res ended the way the reference's exit codes says o must: its exit code, an
 // error line that names the outage and holds no secret, nothing on stdout, in bounded time.
 func checkOutage(t *testing.T, w *world, o outage, res harness.Result) {
 	t.Helper()
@@ -263,7 +263,7 @@ func checkOutage(t *testing.T, w *world, o outage, res harness.Result) {
 	checkNoSecrets(t, "stderr", res.Stderr, w.secrets())
 }
 
-// TestFaultRetryAfterHonoured guards SPEC §2 (429 with an optional Retry-After) and §4 (bounded
+// TestFaultRetryAfterHonoured guards the reference's Gcore IAM calls (429 with an optional Retry-After) and token engine (bounded
 // waits, never a refresh token twice), issue #5 item 2: a 429 whose Retry-After fits the
 // deadline is waited out and the call then succeeds, for a login and for a refresh, which is
 // sent again (a 429 means IAM did not use the token) without a login.
@@ -308,7 +308,7 @@ func TestFaultRetryAfterHonoured(t *testing.T) {
 	}
 }
 
-// TestFaultTLSVerificationCannotBeDisabled guards SPEC §10 ("TLS verification always on; no
+// TestFaultTLSVerificationCannotBeDisabled guards the reference's security rules ("TLS verification always on; no
 // flag turns it off"), issue #5 item 2: against a server whose certificate nobody trusts, no
 // flag, config key or environment variable of the kind other tools offer makes the helper talk
 // to it.

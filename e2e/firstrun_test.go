@@ -19,7 +19,7 @@ func (w *world) storeMade() bool {
 	return !errors.Is(err, fs.ErrNotExist)
 }
 
-// TestFirstRunIsToldToLogIn guards SPEC §6 and §9 (exit 3 with the login
+// TestFirstRunIsToldToLogIn guards the reference's prompts and exit codes (exit 3 with the login
 // hint) for someone who has never logged in: with the encrypted file and no
 // passphrase anywhere, the callers are told to log in, not that a store they
 // never made is locked, and nothing is created or sent to IAM.
@@ -51,7 +51,7 @@ func TestFirstRunIsToldToLogIn(t *testing.T) {
 	}
 }
 
-// TestLoginMakesTheStoreBeforeIAM guards SPEC §5 and §9 (exit 4 when the
+// TestLoginMakesTheStoreBeforeIAM guards the reference's storage and exit codes (exit 4 when the
 // store cannot be unlocked): a login that has no passphrase for the new store,
 // whether the login command's or one a get starts, fails before it asks IAM
 // for anything; one that has a passphrase makes the store.
@@ -79,7 +79,7 @@ func TestLoginMakesTheStoreBeforeIAM(t *testing.T) {
 	}
 }
 
-// TestStatusExitsWithTheRowsError guards SPEC §9: status still prints every
+// TestStatusExitsWithTheRowsError guards the reference's exit codes: status still prints every
 // profile, and a profile it could not read (an invalid name, a locked store)
 // makes it exit with the code the same error gives other commands.
 func TestStatusExitsWithTheRowsError(t *testing.T) {

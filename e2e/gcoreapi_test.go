@@ -32,7 +32,7 @@ func apiTokenWorld(t *testing.T, extra ...string) (*world, string) {
 	return w, token
 }
 
-// TestAPITokenProfileOnCloud guards issue #11 items 1 and 3 and SPEC §12: an api-token profile
+// TestAPITokenProfileOnCloud guards issue #11 items 1 and 3 and the reference's service credentials: an api-token profile
 // logs in from GCORE_API_KEY, and its Cloud calls (registry users, cluster certificates) send
 // its token as "APIKey", which the fake, like Gcore, requires: an API token sent as Bearer is
 // refused.
@@ -132,7 +132,7 @@ func TestRegistryNamedByNames(t *testing.T) {
 	}
 }
 
-// TestExecPerTool guards issue #11 item 4 and SPEC §10: Terraform takes only API keys, so exec
+// TestExecPerTool guards issue #11 item 4 and the reference's security rules: Terraform takes only API keys, so exec
 // refuses to hand it a password profile's JWT and says how to mint a key; with --api-key it
 // gets GCORE_API_KEY and GCORE_PERMANENT_TOKEN, and never the helper's own secrets.
 func TestExecPerTool(t *testing.T) {
@@ -165,7 +165,7 @@ func TestExecPerTool(t *testing.T) {
 	}
 }
 
-// TestConfigVariable guards SPEC §3 and issues #10 and #11: the config file is named by
+// TestConfigVariable guards the reference's configuration and issues #10 and #11: the config file is named by
 // GCORE_CREDENTIAL_HELPER_CONFIG, not gcore-cli's GCORE_CONFIG, and a named file that does not
 // exist is an error rather than silent defaults.
 func TestConfigVariable(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// errPrefix starts every error line the helper prints (SPEC §9).
+// errPrefix starts every error line the helper prints (the reference's exit codes).
 const errPrefix = "gcore-credential-helper: error: "
 
 // hostileWorld is a world whose default profile (allowing allowedHost) holds a session, with
@@ -28,7 +28,7 @@ func hostileWorld(t *testing.T, more func(w *world) []string) (*world, string) {
 }
 
 // checkRefused fails the test unless res exited with exit, printed nothing on stdout, and
-// printed on stderr the SPEC §9 error line with every one of want, no panic, and none of
+// printed on stderr the the reference's exit codes error line with every one of want, no panic, and none of
 // hidden (values that must not be repeated).
 func checkRefused(t *testing.T, res harness.Result, exit int, want []string, hidden ...string) {
 	t.Helper()
@@ -75,7 +75,7 @@ func (w *world) checkSessionIntact(token string) {
 	}
 }
 
-// TestHostileConfig guards SPEC §3 and §9, issue #5 item 4 ("a config file with syntax errors,
+// TestHostileConfig guards the reference's configuration and exit codes, issue #5 item 4 ("a config file with syntax errors,
 // unknown keys or wrong types"): through the real binary each bad file exits 1 with one error
 // line naming the file, the line and the key, prints nothing on stdout, and once the file is
 // put right the session is served as before.
@@ -138,7 +138,7 @@ func TestHostileConfig(t *testing.T) {
 	}
 }
 
-// TestHostileStdin guards SPEC §8.2-8.4 and §10, issue #5 item 4 ("over-long docker/git input,
+// TestHostileStdin guards the reference's kube format-8.4 and security rules, issue #5 item 4 ("over-long docker/git input,
 // invalid UTF-8, NUL bytes, missing trailing newline, lines without '=', thousands of lines",
 // KUBERNETES_EXEC_INFO huge, not JSON or invalid UTF-8): each gets a clear error or the
 // protocol's "nothing here" answer, reads are capped, and the session is untouched.
@@ -217,7 +217,7 @@ func TestHostileStdin(t *testing.T) {
 	w.checkSessionIntact(token)
 }
 
-// TestHostileEnv guards SPEC §3, §6, §9 and §10, issue #5 item 4 (GCORE_PASSWORD, GCORE_API_TOKEN,
+// TestHostileEnv guards the reference's configuration, prompts, exit codes and security rules, issue #5 item 4 (GCORE_PASSWORD, GCORE_API_TOKEN,
 // GCORE_KEYRING_PASSPHRASE, GCORE_PROFILE, GCORE_BASE_URL, GCORE_ASKPASS and password_command
 // holding or printing what cannot be right): each is refused with a clear message that never
 // repeats the value, before anything reaches IAM (GCORE_OTP, which the login code reads itself,
@@ -307,7 +307,7 @@ func TestHostileEnv(t *testing.T) {
 	w.checkSessionIntact(token)
 }
 
-// TestHostileDirectories guards SPEC §5 and §10 ("files 0600, directories 0700, refused if
+// TestHostileDirectories guards the reference's storage and security rules ("files 0600, directories 0700, refused if
 // group/world writable"), issue #5 item 4: an XDG directory, the helper's own directory, the
 // store or the lock directory that is a symbolic link, group/world-writable or another user's,
 // and a store entry another user owns or others may read, are each refused with the path, the

@@ -23,8 +23,8 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// TestHygieneAPIKeys guards SPEC §10 (no secret in logs, error messages or status: a
-// fingerprint instead) and §12 (short-lived API keys), issue #5 item 5: with tracing on, minted
+// TestHygieneAPIKeys guards the reference's security rules (no secret in logs, error messages or status: a
+// fingerprint instead) and service credentials (short-lived API keys), issue #5 item 5: with tracing on, minted
 // API keys and an api-token profile's token reach stdout only as the answer of get and export,
 // never stderr, status, an error message or the command line of exec's command; status shows
 // fingerprints instead.
@@ -266,7 +266,7 @@ func (u *unprivileged) startBlocked(t *testing.T, env []string, stdin string, ar
 	return b
 }
 
-// TestHygieneBlockedHelper guards SPEC §6 and §10 (no secret in argv) and issue #5 item 5 (core
+// TestHygieneBlockedHelper guards the reference's prompts and security rules (no secret in argv) and issue #5 item 5 (core
 // dumps): while a helper waits on a hung IAM in the middle of a login or a refresh, through
 // every command that may need one, it is non-dumpable (the kernel then gives its /proc files
 // to root, writes no core file of it and shows its environment, which holds the password, to
@@ -361,7 +361,7 @@ func family(t *testing.T, pid int) []int {
 	return all
 }
 
-// TestHygieneExecChildIsOrdinary guards SPEC §7 (`exec`) and issue #5 item 5: the helper's
+// TestHygieneExecChildIsOrdinary guards the reference's commands (`exec`) and issue #5 item 5: the helper's
 // non-dumpable flag does not reach exec's command, which execve resets. The command's /proc
 // files are its own user's, other processes of that user read its environment as usual, and
 // its command line holds no secret.

@@ -15,11 +15,11 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/testkeyring"
 )
 
-// The key guardians of issue #9 item 1 (SPEC §5, "one store, many key guardians"): sessions
+// The key guardians of issue #9 item 1 (the reference's storage, "one store, many key guardians"): sessions
 // always live in the encrypted store, and an OS keyring keeps only the store's key. The
 // unlocked key stays in the kernel keyring, so hits never talk to the keyring.
 
-// TestSecretServiceGuardsTheStore guards SPEC §5 and issue #9 as a desktop user meets it: with a
+// TestSecretServiceGuardsTheStore guards the reference's storage and issue #9 as a desktop user meets it: with a
 // real gnome-keyring-daemon and no passphrase anywhere, login and hits work; a process of the
 // same user without the session bus (cron, ssh) gets the same session without logging in; a
 // locked keyring matters only once the unlocked key is forgotten (`lock`), and then get exits 4
@@ -85,7 +85,7 @@ func TestSecretServiceGuardsTheStore(t *testing.T) {
 	}
 }
 
-// TestKWalletGuardsTheStore guards SPEC §5 and issue #9 for KDE users: with `backend =
+// TestKWalletGuardsTheStore guards the reference's storage and issue #9 for KDE users: with `backend =
 // "kwallet"` a real kwalletd5 keeps the store's key in the user's default wallet, a new process
 // is served without IAM, and logout ends the session. (A closed wallet is the conformance
 // suite's case: reopening it needs a dialog.)

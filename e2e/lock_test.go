@@ -16,7 +16,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// TestCacheHitDuringSlowRefresh guards SPEC §4 "readers never wait for writers" and §11,
+// TestCacheHitDuringSlowRefresh guards the reference's token engine "readers never wait for writers" and performance targets,
 // issue #2 "done when" 3: while one process is stuck in a refresh, holding the lock, other
 // processes are still served the cached token. The refresh is held open until the hits are
 // done, so a hit that waited for it would never end: each hit is bounded instead, generously,
@@ -68,7 +68,7 @@ func TestCacheHitDuringSlowRefresh(t *testing.T) {
 	}
 }
 
-// TestLockWaitIsBounded guards SPEC §4 "every wait is bounded" and §9 (exit 6), issue #2
+// TestLockWaitIsBounded guards the reference's token engine "every wait is bounded" and exit codes (exit 6), issue #2
 // "done when" 4: a process that needs the lock while another holds it through a stuck refresh
 // gives up at lock_timeout with exit 6, and says on stderr that it is waiting once the wait
 // passes about 3 s.
@@ -117,7 +117,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 	}
 }
 
-// TestUnlockWaitIsBounded guards SPEC §4 "every wait is bounded" and issue #9 item 4: a process
+// TestUnlockWaitIsBounded guards the reference's token engine "every wait is bounded" and issue #9 item 4: a process
 // that must unlock the store while another holds the unlock lock (asking for a passphrase, say)
 // waits at most lock_timeout, says so after about 3 s, and gives up with exit 6 and a hint that
 // names lock_timeout.

@@ -24,8 +24,8 @@ type statusRow struct {
 	Error     string `json:"error"`
 }
 
-// TestOTPLoginAndAccountSwitch guards SPEC §6 (secret sources: GCORE_OTP, GCORE_ASKPASS) and
-// §7 (`login --client-id`, a first login adding its profile to the config file), issue #2
+// TestOTPLoginAndAccountSwitch guards the reference's prompts (secret sources: GCORE_OTP, GCORE_ASKPASS) and
+// commands (`login --client-id`, a first login adding its profile to the config file), issue #2
 // "done when" 8: a 2FA user logs in through the CLI, lands in the account asked for, and every
 // later command of that profile uses that account's session.
 func TestOTPLoginAndAccountSwitch(t *testing.T) {
@@ -124,7 +124,7 @@ func writeAskpass(t *testing.T, w *world) {
 	}
 }
 
-// TestProfilesNeverShareAToken guards SPEC §4 "two profiles never share a token by accident",
+// TestProfilesNeverShareAToken guards the reference's token engine "two profiles never share a token by accident",
 // issue #2 "done when" 9: two profiles of the same user on the same IAM hold separate sessions.
 func TestProfilesNeverShareAToken(t *testing.T) {
 	w := newWorld(t)
@@ -152,8 +152,8 @@ func TestProfilesNeverShareAToken(t *testing.T) {
 	}
 }
 
-// TestMinTTLFlag guards SPEC §4 (a token is served while exp - now >= min_ttl; a min_ttl at or
-// beyond the token's own lifetime does not turn every call into a refresh) and §7 (`get
+// TestMinTTLFlag guards the reference's token engine (a token is served while exp - now >= min_ttl; a min_ttl at or
+// beyond the token's own lifetime does not turn every call into a refresh) and commands (`get
 // --min-ttl`), issue #2 "done when" 11 and issue #9 item 5: on a fresh 1 h token, a minimum
 // below its life is a cache hit; 2 h, which no token meets, is served as it is, with a one-line
 // note, on each of six calls, and costs no refresh (it used to cost one per call); a stale

@@ -32,7 +32,7 @@ func registryWorld(t *testing.T) (w *world, host string, configure func(extra ..
 	return w, host, configure
 }
 
-// TestRegistryUserThroughDockerClient guards SPEC §12 (Container Registry), issue #4 "done
+// TestRegistryUserThroughDockerClient guards the reference's service credentials (Container Registry), issue #4 "done
 // when" 2 and issue #11 item 2: docker's own client library gets a provisioned registry user
 // for a configured host; 20 parallel gets provision once; a user whose fixed expiry comes within
 // min_ttl is replaced (a new user, the old one deleted; refresh_secret, which cannot move the

@@ -14,8 +14,8 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// TestNoSecretLeaks guards SPEC §3 (GCORE_HELPER_DEBUG masks secrets), §9 (stdout carries only
-// the answer) and §10 (no secret in logs, error messages, status or files), issue #2 "done
+// TestNoSecretLeaks guards the reference's configuration (GCORE_HELPER_DEBUG masks secrets), exit codes (stdout carries only
+// the answer) and security rules (no secret in logs, error messages, status or files), issue #2 "done
 // when" 10: through a whole session, failures included and with tracing on, the password, the
 // OTP, the passphrase and the refresh tokens never reach stdout, stderr or a file in the clear,
 // and an access token only ever reaches the stdout of get.

@@ -8,8 +8,8 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
-// TestRefreshStorm guards SPEC §4 (single flight across processes, never a refresh token
-// twice; the lock lives with the store) and §11, issue #2 "done when" 1 and issue #9 item 2: 50
+// TestRefreshStorm guards the reference's token engine (single flight across processes, never a refresh token
+// twice; the lock lives with the store) and performance targets, issue #2 "done when" 1 and issue #9 item 2: 50
 // processes started at once on a stale access token, half of them with an XDG_CACHE_HOME of
 // their own (a sandboxed IDE next to a terminal), make exactly one refresh call between them
 // and all print the same new token.
@@ -42,7 +42,7 @@ func TestRefreshStorm(t *testing.T) {
 	}
 }
 
-// TestLoginStorm guards SPEC §4 and §11, issue #2 "done when" 2 and issue #9 item 2: 20
+// TestLoginStorm guards the reference's token engine and performance targets, issue #2 "done when" 2 and issue #9 item 2: 20
 // processes started at once with no session (not even a store yet) and GCORE_PASSWORD in the
 // environment, half of them with an XDG_CACHE_HOME of their own, log in exactly once between
 // them.

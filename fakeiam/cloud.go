@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The Gcore Cloud routes of SPEC §12: projects and regions, Container Registry users and Managed
+// The Gcore Cloud routes of the reference's service credentials: projects and regions, Container Registry users and Managed
 // Kubernetes configs. They take `Bearer <access JWT>` and `APIKey <permanent token>`, refuse a
 // permanent token sent as Bearer as Gcore does ("Given token not valid for any token type"),
 // and act only in projects of the credential's account; projects, registries and clusters exist

@@ -1,5 +1,5 @@
-// Package fakeiam is an in-memory fake of the Gcore IAM API described in SPEC §2 and of the
-// Cloud calls of SPEC §12, for tests (in-process, via Start or ServeHTTP) and for `make demo`
+// Package fakeiam is an in-memory fake of the Gcore IAM API described in the reference's Gcore IAM calls and of the
+// Cloud calls of the reference's service credentials, for tests (in-process, via Start or ServeHTTP) and for `make demo`
 // (via cmd/fake-gcore-iam).
 //
 // It owns users, accounts, JWT sessions with rotating single-use refresh tokens, permanent API
@@ -141,7 +141,7 @@ func (s *Server) handle(pattern string, e Endpoint, h http.HandlerFunc) {
 	})
 }
 
-// ServeHTTP answers the IAM routes of SPEC §2, the Cloud routes of SPEC §12 and the /_fake/
+// ServeHTTP answers the IAM routes of the reference's Gcore IAM calls, the Cloud routes of the reference's service credentials and the /_fake/
 // admin routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)

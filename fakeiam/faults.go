@@ -10,7 +10,7 @@ import (
 // Endpoint names an IAM or Cloud route for counters and faults.
 type Endpoint string
 
-// The IAM routes of SPEC §2.
+// The IAM routes of the reference's Gcore IAM calls.
 const (
 	Login         Endpoint = "login"        // POST /iam/auth/jwt/login
 	Refresh       Endpoint = "refresh"      // POST /iam/auth/jwt/refresh
@@ -21,7 +21,7 @@ const (
 	ListTokens    Endpoint = "list-tokens"  // GET /iam/v2/clients/{clientId}/tokens
 )
 
-// The Cloud routes of SPEC §12.
+// The Cloud routes of the reference's service credentials.
 const (
 	ListProjects          Endpoint = "list-projects"           // GET /cloud/v1/projects
 	ListRegions           Endpoint = "list-regions"            // GET /cloud/v1/regions

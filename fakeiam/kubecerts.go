@@ -59,7 +59,7 @@ func newClusterPKI(name string, now time.Time) (*clusterPKI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issue apiserver certificate: %w", err)
 	}
-	// Gcore's cluster client certificates live two years (SPEC §12).
+	// Gcore's cluster client certificates live two years (the reference's service credentials).
 	client, clientKey, err := issueCert(&x509.Certificate{
 		SerialNumber: big.NewInt(3),
 		Subject:      pkix.Name{CommonName: "gcore-user", Organization: []string{"system:masters"}},

@@ -10,7 +10,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/tlv"
 )
 
-// Short-lived API keys (SPEC §12): Gcore's newest tools accept only APIKey
+// Short-lived API keys (the reference's service credentials): Gcore's newest tools accept only APIKey
 // tokens, so a password profile mints one from its session, keeps it
 // encrypted next to the session, reuses it until it nears expiry, and keeps
 // at most one alive: the previous key is deleted when a new one is minted,

@@ -65,7 +65,7 @@ func (e *AmbiguousHostError) Hint() string {
 	return fmt.Sprintf(`for git: git config --global credential.https://%s.helper "gcore --profile %s"`, e.Host, e.Profiles[0])
 }
 
-// ProfileFor is the profile that answers for host (SPEC §10): the pinned
+// ProfileFor is the profile that answers for host (the reference's security rules): the pinned
 // one; else `default` when it serves the host; else the one profile that
 // does; several is an *AmbiguousHostError. When none does, it is `default`,
 // which answers "nothing here".

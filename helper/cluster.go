@@ -12,7 +12,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/tlv"
 )
 
-// Managed Kubernetes (SPEC §12): clusters accept only client certificates,
+// Managed Kubernetes (the reference's service credentials): clusters accept only client certificates,
 // which the Cloud API hands out valid for two years. The helper fetches the
 // certificate with the IAM session, keeps it encrypted (never in a
 // kubeconfig), and hands it to kubectl only while the session is valid, with

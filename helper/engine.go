@@ -176,7 +176,7 @@ func (e *Engine) renewSession(ctx context.Context, r record[*Session], prev *Ses
 
 // refresh exchanges sess's refresh token, which Gcore accepts once, for a new
 // pair. The old token stays in the store until the new pair replaces it
-// (SPEC §4): a process killed while the request is on its way leaves it to be
+// (the reference's token engine): a process killed while the request is on its way leaves it to be
 // tried once more, which IAM refuses if it had consumed it (then a login is
 // needed, as it must be) and accepts if the request never arrived (then no
 // login is needed). A refusal (401) is reported as iam.ErrTokenRejected, and

@@ -366,7 +366,7 @@ func TestConcurrentStaleTokenRefreshesOnce(t *testing.T) {
 	}
 }
 
-// TestRefreshTokenKeptUntilReplaced guards SPEC §4 as issue #9 rewrote it: a refresh token is
+// TestRefreshTokenKeptUntilReplaced guards the reference's token engine as issue #9 rewrote it: a refresh token is
 // never knowingly sent twice. It stays in the store until a new pair replaces it, so a failure
 // that may or may not have reached IAM (a 5xx, a timeout, a lost answer) tries it once more: IAM
 // refuses it if it had consumed it (then it is dropped and a login follows) and accepts it if
@@ -567,7 +567,7 @@ func (s *spyIAM) Refresh(ctx context.Context, refresh string) (iam.Tokens, error
 	return s.fakeIAM.Refresh(ctx, refresh)
 }
 
-// TestRefreshTokenStaysWhileSent guards SPEC §4: a process killed while its refresh is on the
+// TestRefreshTokenStaysWhileSent guards the reference's token engine: a process killed while its refresh is on the
 // wire leaves the token for the next one (losing a session IAM never touched is worse than one
 // refused request), and the new pair replaces it before anything is handed out.
 func TestRefreshTokenStaysWhileSent(t *testing.T) {
@@ -599,7 +599,7 @@ func (f *fakeIAM) ClusterConfig(ctx context.Context, access string, p, r int64, 
 		ClientKeyPEM: []byte("key"), ExpiresAt: f.now().Add(2 * 365 * 24 * time.Hour)}, nil
 }
 
-// TestRefreshFailuresKeepTheStore guards SPEC §4 and issue #5 item 3: a refresh that never got a
+// TestRefreshFailuresKeepTheStore guards the reference's token engine and issue #5 item 3: a refresh that never got a
 // connection (refused, timed out, untrusted certificate) leaves the store untouched; one whose
 // new pair cannot be stored returns the error and keeps the old pair, for IAM to judge next time.
 func TestRefreshFailuresKeepTheStore(t *testing.T) {

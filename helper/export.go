@@ -10,7 +10,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/protocol"
 )
 
-// What export and exec hand to Gcore's own tools (SPEC §8.5), decided per
+// What export and exec hand to Gcore's own tools (the reference's export format), decided per
 // tool from its source (the README's table names the files):
 //
 //   - gcore-go reads GCORE_API_KEY (sent as "APIKey <key>") and
@@ -56,7 +56,7 @@ func ExportVars(p config.Profile, tok Token) []protocol.EnvVar {
 	return vars
 }
 
-// childWithheld are never passed on to a child of exec (SPEC §10): the
+// childWithheld are never passed on to a child of exec (the reference's security rules): the
 // secrets the helper itself reads. GCORE_API_KEY goes too, unless it is the
 // credential exec hands over.
 var childWithheld = []string{"GCORE_PASSWORD", "GCORE_OTP", "GCORE_KEYRING_PASSPHRASE", "GCORE_API_TOKEN", "GCORE_ASKPASS", "GCORE_API_KEY"}

@@ -11,7 +11,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/protocol"
 )
 
-// TestExportVars guards SPEC §8.5 and issue #11 items 3 and 4: a JWT goes where gcore-go reads
+// TestExportVars guards the reference's export format and issue #11 items 3 and 4: a JWT goes where gcore-go reads
 // it (custom headers), an API token where every Gcore tool reads one, and the profile's project
 // and region under the names Gcore's SDKs and Terraform v2 read. Never a refresh token.
 func TestExportVars(t *testing.T) {
@@ -45,7 +45,7 @@ func TestExportVars(t *testing.T) {
 	}
 }
 
-// TestChildEnv guards SPEC §10 and issue #10: exec's child gets only the credential it asked
+// TestChildEnv guards the reference's security rules and issue #10: exec's child gets only the credential it asked
 // for. The helper's own secrets and every stale export are gone, whatever kind of token the
 // earlier export held.
 func TestChildEnv(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 )
 
 // HostAllowed reports whether the git and docker personas may answer for
-// host (SPEC §10): it must be in the profile's allowed_hosts. An entry
+// host (the reference's security rules): it must be in the profile's allowed_hosts. An entry
 // without a port allows the host on its default port only (no port, or 443);
 // an entry with a port allows exactly that port. Matching ignores case and a
 // trailing dot; there are no wildcards.

@@ -23,7 +23,7 @@ type Signals struct {
 	TTY func() bool
 }
 
-// MayPrompt is the one decision function of SPEC §6: it reports whether a
+// MayPrompt is the one decision function of the reference's prompts: it reports whether a
 // terminal prompt is allowed. Non-interactive secret sources (environment,
 // commands, askpass) are allowed regardless of what it says.
 func MayPrompt(s Signals) bool {

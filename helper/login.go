@@ -12,7 +12,7 @@ import (
 
 // LoginRequiredError means a login is needed but no human may be asked and no
 // non-interactive source had the secret. Its message is exactly the line of
-// SPEC §6; Reason goes on a hint line of its own.
+// the reference's prompts; Reason goes on a hint line of its own.
 type LoginRequiredError struct {
 	Profile string
 	// Reason says what was missing, when that helps the user.

@@ -15,7 +15,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/internal/tlv"
 )
 
-// Gcore Container Registry logins (SPEC §12): the registry accepts only
+// Gcore Container Registry logins (the reference's service credentials): the registry accepts only
 // registry users, whose secret the Cloud API shows once, at creation. The
 // docker persona provisions one per profile, registry and machine, keeps it
 // encrypted, and replaces it once it would expire within min_ttl; logout

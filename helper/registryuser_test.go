@@ -94,7 +94,7 @@ func registryLogin(t *testing.T, e *Engine) RegistryCredential {
 	return registryLoginFor(t, e, testRegistry)
 }
 
-// TestRegistryUserReplacedNearExpiry guards issue #11 item 2 and SPEC §12: a registry user's
+// TestRegistryUserReplacedNearExpiry guards issue #11 item 2 and the reference's service credentials: a registry user's
 // expiry is fixed at creation (as a Harbor robot account's), so a user that would expire within
 // min_ttl is replaced by a new one, and the old one deleted; its secret is never "renewed".
 func TestRegistryUserReplacedNearExpiry(t *testing.T) {

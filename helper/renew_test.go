@@ -12,7 +12,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/config"
 )
 
-// TestEffectiveMinTTL pins the one expiry rule (SPEC §4, issue #9 item 5) at its boundaries.
+// TestEffectiveMinTTL pins the one expiry rule (the reference's token engine, issue #9 item 5) at its boundaries.
 func TestEffectiveMinTTL(t *testing.T) {
 	for _, tc := range []struct {
 		minTTL, lifetime time.Duration
@@ -34,7 +34,7 @@ func TestEffectiveMinTTL(t *testing.T) {
 	}
 }
 
-// TestMinTTLBeyondLifetime guards SPEC §4 and issue #9 item 5: a min_ttl at or beyond the
+// TestMinTTLBeyondLifetime guards the reference's token engine and issue #9 item 5: a min_ttl at or beyond the
 // access token's own lifetime does not turn every call into a refresh. Six calls ten minutes
 // apart with --min-ttl 2h over a token that lives an hour refresh once, when the token nears
 // its real expiry, and each serving says so on one line.

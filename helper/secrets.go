@@ -20,7 +20,7 @@ var ErrNoSecret = errors.New("no secret available without a prompt")
 // Prompter asks a human on the terminal. echo=false hides the input.
 type Prompter func(ctx context.Context, prompt string, echo bool) (string, error)
 
-// SecretSources looks for a secret in the order of SPEC §6: the environment,
+// SecretSources looks for a secret in the order of the reference's prompts: the environment,
 // the profile's command, the askpass program, then the terminal.
 type SecretSources struct {
 	// Getenv reads the environment (GCORE_PASSWORD, GCORE_OTP, GCORE_API_KEY, GCORE_API_TOKEN).

@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 )
 
-// TestSecretFromEnvChecked guards issue #5 item 4 (hostile environment) and SPEC §10: a secret
+// TestSecretFromEnvChecked guards issue #5 item 4 (hostile environment) and the reference's security rules: a secret
 // from GCORE_PASSWORD, GCORE_OTP or GCORE_API_TOKEN that cannot be one is refused by variable
 // name, before any use, and the error never shows it.
 func TestSecretFromEnvChecked(t *testing.T) {
@@ -91,7 +91,7 @@ func TestAPITokenVariables(t *testing.T) {
 }
 
 // TestSecretCommandOutput guards issue #5 item 4 (password_command and GCORE_ASKPASS printing
-// megabytes, nothing, garbage, or never exiting) and SPEC §10: each gives a clear error that
+// megabytes, nothing, garbage, or never exiting) and the reference's security rules: each gives a clear error that
 // names the command but never its output, within the command timeout.
 func TestSecretCommandOutput(t *testing.T) {
 	if runtime.GOOS == "windows" {
@@ -148,7 +148,7 @@ func TestSecretCommandOutput(t *testing.T) {
 	}
 }
 
-// TestAskpassOutput guards issue #5 item 4 and SPEC §6: GCORE_ASKPASS gets the prompt as its
+// TestAskpassOutput guards issue #5 item 4 and the reference's prompts: GCORE_ASKPASS gets the prompt as its
 // argument, and its output meets the same bounds as a password_command's.
 func TestAskpassOutput(t *testing.T) {
 	if runtime.GOOS == "windows" {
@@ -180,7 +180,7 @@ func TestAskpassOutput(t *testing.T) {
 	}
 }
 
-// TestSecretCommandCancelled guards SPEC §6 (Ctrl-C ends a login): cancelling the caller's
+// TestSecretCommandCancelled guards the reference's prompts (Ctrl-C ends a login): cancelling the caller's
 // context ends the command and says so, rather than as a timeout.
 func TestSecretCommandCancelled(t *testing.T) {
 	if runtime.GOOS == "windows" {

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Claims is what a Gcore access or refresh token says about itself (SPEC §2).
+// Claims is what a Gcore access or refresh token says about itself (the reference's Gcore IAM calls).
 // They are read without verifying the signature: Gcore publishes no key, and
 // the tokens are only ever sent back to the server that signed them, so the
 // claims serve to schedule refreshes and to show who is logged in, never to

@@ -1,8 +1,8 @@
 // Package iam is the HTTP client for the Gcore IAM API: password login, token
 // refresh, account switch, credential verification and minting and deleting
-// permanent API tokens (SPEC §2, §12), plus reading the claims of the JWTs it
+// permanent API tokens (the reference's Gcore IAM calls, service credentials), plus reading the claims of the JWTs it
 // returns. It also makes the few Gcore Cloud calls that turn an IAM session
-// into service credentials (SPEC §12): listing container registries and
+// into service credentials (the reference's service credentials): listing container registries and
 // creating, renewing and deleting registry users; listing Managed Kubernetes
 // clusters and fetching a cluster's client certificate.
 //
@@ -237,7 +237,7 @@ func (c *Client) Me(ctx context.Context, authorization string) (Account, error) 
 	return a, nil
 }
 
-// APITokenRequest describes a permanent API token to mint (SPEC §2, §12).
+// APITokenRequest describes a permanent API token to mint (the reference's Gcore IAM calls, service credentials).
 type APITokenRequest struct {
 	Name string
 	// ExpiresAt is sent as RFC 3339 in UTC, whole seconds; zero sends

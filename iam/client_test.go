@@ -826,7 +826,7 @@ func TestDialFailed(t *testing.T) {
 	}
 }
 
-// TestUntrustedCertificate guards SPEC §10 (TLS verification always on) and
+// TestUntrustedCertificate guards the reference's security rules (TLS verification always on) and
 // issue #5 item 2: a server whose certificate does not verify gets one
 // attempt, which never reaches it, and an error that says the certificate is
 // not trusted, for every call, single-use ones included.

@@ -48,7 +48,7 @@ var (
 	// ErrUntrustedCertificate: the server's TLS certificate did not verify
 	// (unknown authority, wrong host name, expired), so nothing was sent.
 	// Such a call is never retried, and verification is never turned off
-	// (SPEC §10).
+	// (the reference's security rules).
 	ErrUntrustedCertificate = errors.New("tls certificate not trusted")
 )
 
@@ -89,7 +89,7 @@ func (e *UnavailableError) Error() string {
 	if e.Status != 0 {
 		s += ": " + statusText(e.Status)
 	}
-	// In the words of SPEC §9 (exit 6), before the transport's own.
+	// In the words of the reference's exit codes (exit 6), before the transport's own.
 	if e.Timeout() {
 		s += ": timed out"
 	}

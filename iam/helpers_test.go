@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Realistic Gcore tokens (SPEC §2): the access token's rjti is the refresh token's jti.
+// Realistic Gcore tokens (the reference's Gcore IAM calls): the access token's rjti is the refresh token's jti.
 const (
 	accessPayload = `{"token_type":"access","exp":1767229200,"jti":"7a3c2f6e9b1d4e0f8a2b3c4d5e6f7a8b",` +
 		`"rjti":"f1e2d3c4b5a6978877665544332211ff","user_id":281234,"user_type":"common",` +

@@ -28,7 +28,7 @@ func WriteGet(w io.Writer, c Credential, format string) error {
 	var err error
 	switch format {
 	case FormatJSON, "":
-		// SPEC §8.1; field order is part of the format.
+		// the reference's get format; field order is part of the format.
 		o := newObject().str("token_type", c.TokenType).str("access_token", c.AccessToken)
 		if !c.ExpiresAt.IsZero() {
 			o.str("expires_at", c.ExpiresAt.UTC().Format(time.RFC3339))

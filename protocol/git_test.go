@@ -73,7 +73,7 @@ func TestParseGitRequest(t *testing.T) {
 	}
 }
 
-// TestParseGitRequestErrorsHideInput guards issue #5 item 4 and SPEC §10: a refused request is
+// TestParseGitRequestErrorsHideInput guards issue #5 item 4 and the reference's security rules: a refused request is
 // named by line number, never by its content, which may be a password.
 func TestParseGitRequestErrorsHideInput(t *testing.T) {
 	for _, in := range []string{"password=hunter2\x00\n", "hunter2\n", "password=hunter2" + strings.Repeat("x", maxInput)} {

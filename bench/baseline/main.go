@@ -1,4 +1,4 @@
-// Command baseline is the yardstick of SPEC §11: the least a Go credential helper can do, print
+// Command baseline is the yardstick of the reference's performance targets: the least a Go credential helper can do, print
 // a fixed ExecCredential of about 1 KB to stdout and exit. The helper's cache hits are measured
 // as multiples of this program's wall time, so it must stay this small: no flags, no encoding,
 // nothing read. Build it like the helper (static, -trimpath) so only the work differs.

@@ -22,7 +22,7 @@ type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// Run is kubectl's exec credential plugin (SPEC §8.2, §12).
+// Run is kubectl's exec credential plugin (the reference's kube format, service credentials).
 func (c *kubeCmd) Run(a *app) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
@@ -46,7 +46,7 @@ func (c *dockerCmd) Run(a *app) error {
 	return nil
 }
 
-// docker answers one docker credential-helper verb (SPEC §8.3). Its errors go
+// docker answers one docker credential-helper verb (the reference's docker protocol). Its errors go
 // to stdout, as docker reads them there, with exit 1.
 func (a *app) docker(verb string) int {
 	cfg, err := a.loadConfig()
@@ -76,7 +76,7 @@ func (c *gitCmd) Run(a *app) error {
 	return nil
 }
 
-// git answers one git credential-helper action (SPEC §8.4).
+// git answers one git credential-helper action (the reference's git protocol).
 func (a *app) git(action string) int {
 	cfg, err := a.loadConfig()
 	if err != nil {

@@ -64,7 +64,7 @@ func (c *loginCmd) Run(a *app) error {
 	return nil
 }
 
-// Run asks before it forgets (SPEC §7): on the terminal, or with --yes.
+// Run asks before it forgets (the reference's commands): on the terminal, or with --yes.
 // Without either it refuses, and "no" changes nothing.
 func (c *logoutCmd) Run(a *app) error {
 	eng, _, err := a.engine(config.Overrides{}, helper.Signals{})

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestNoTemplatesOfOurOwn guards the cache-hit budget (SPEC §11):
+// TestNoTemplatesOfOurOwn guards the cache-hit budget (the reference's performance targets):
 // text/template and html/template look methods up by name through reflect,
 // which makes the linker keep every exported method of every reachable type
 // (1.7 MB of binary, ~1.1 MB of RSS per start when they were first linked).

@@ -12,7 +12,7 @@ import (
 	"github.com/G-Core/gcore-credential-helper/iam"
 )
 
-// Exit codes of SPEC §9.
+// Exit codes of the reference's exit codes.
 const (
 	exitOK             = 0
 	exitError          = 1

@@ -48,7 +48,7 @@ type minTTL struct {
 	MinTTL *time.Duration `name:"min-ttl" placeholder:"DURATION" help:"Never hand out a credential with less life left (default: the profile's min_ttl)."`
 }
 
-// apiKey asks for a short-lived API key minted from the session (SPEC §12)
+// apiKey asks for a short-lived API key minted from the session (the reference's service credentials)
 // instead of the access token, for tools that take only APIKey tokens.
 type apiKey struct {
 	APIKey bool `name:"api-key" help:"A short-lived API key minted from the session (api_key_ttl, default 12h) instead of the access token."`

@@ -15,7 +15,7 @@ import (
 const DefaultGitHelper = "gcore"
 
 // Git scopes git's credential helper to https://HOST for each host. It is never set as a bare
-// credential.helper, which git would ask for every host, github.com included (SPEC §10).
+// credential.helper, which git would ask for every host, github.com included (the reference's security rules).
 type Git struct {
 	// Hosts are the hosts (host[:port], no scheme) to route to the helper.
 	Hosts []string

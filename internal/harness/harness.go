@@ -2,7 +2,7 @@
 // processes, often many at once, and measures them. It owns building static test binaries, the
 // isolated HOME/XDG sandbox they run in, starting and timing child processes (one, many behind a
 // barrier, or alternating paired rounds) and summarising the timings. The end-to-end tests and
-// `make bench` (SPEC §11) share it.
+// `make bench` (the reference's performance targets) share it.
 //
 // Children get exactly the environment they are given, never the harness's own, so a test can
 // neither read the developer's tokens nor write into their HOME. They run in a session of their

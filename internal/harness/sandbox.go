@@ -49,7 +49,7 @@ func NewSandbox(root string) (*Sandbox, error) {
 	return s, nil
 }
 
-// ConfigPath is where the helper reads its config in this sandbox (SPEC §3).
+// ConfigPath is where the helper reads its config in this sandbox (the reference's configuration).
 func (s *Sandbox) ConfigPath() string {
 	return filepath.Join(s.ConfigHome, "gcore-credential-helper", "config.toml")
 }
