@@ -30,15 +30,7 @@ func completing(getenv config.Env) bool {
 
 // complete answers the shell's completion request with the whole grammar.
 func (a *app) complete() (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			c, ok := r.(exitPanic)
-			if !ok {
-				panic(r)
-			}
-			code = int(c)
-		}
-	}()
+	defer exitFromPanic(&code)
 	parser, err := kong.New(&cli{}, kong.Name(programName), kong.Writers(a.stdout, a.stderr),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }))
 	if err != nil {

@@ -61,17 +61,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // out of Parse, which must not end the process: run is called in-process.
 type exitPanic int
 
+// exitFromPanic, deferred, turns kong's exit into the code it carries; any
+// other panic goes on.
+func exitFromPanic(code *int) {
+	if r := recover(); r != nil {
+		c, ok := r.(exitPanic)
+		if !ok {
+			panic(r)
+		}
+		*code = int(c)
+	}
+}
+
 // runCommandLine parses args with kong and runs the command.
 func (a *app) runCommandLine(args []string) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			c, ok := r.(exitPanic)
-			if !ok {
-				panic(r)
-			}
-			code = int(c)
-		}
-	}()
+	defer exitFromPanic(&code)
 	grammar := grammarFor(args)
 	parser, kctx, err := a.parse(grammar, args)
 	if _, whole := grammar.(*cli); err != nil && !whole {
