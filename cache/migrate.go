@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,18 +65,7 @@ func LegacyKeyrings(backend string, env func(string) string) []string {
 // entries of an earlier version for a store not made yet. A keyring found
 // without any is marked in the store's directory, so it is not listed again.
 func legacySessionsWaiting(opts FileOptions) bool {
-	if opts.Migrate == nil {
-		return false
-	}
-	for _, backend := range opts.Migrate() {
-		marker := migratedMarker(opts.Dir, backend)
-		if _, err := os.Lstat(marker); !errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		ring, err := opts.keyring(backend)
-		if err != nil {
-			continue
-		}
+	for marker, ring := range unmigratedKeyrings(opts) {
 		keys, err := listKeys(ring)
 		if err != nil {
 			continue
@@ -88,19 +78,31 @@ func legacySessionsWaiting(opts FileOptions) bool {
 	return false
 }
 
-func migrate(opts FileOptions, s *FileStore) {
-	if opts.Migrate == nil {
-		return
+// unmigratedKeyrings yields the keyrings of opts.Migrate that are not
+// marked done and can be opened, each with its marker file.
+func unmigratedKeyrings(opts FileOptions) iter.Seq2[string, Store] {
+	return func(yield func(string, Store) bool) {
+		if opts.Migrate == nil {
+			return
+		}
+		for _, backend := range opts.Migrate() {
+			marker := migratedMarker(opts.Dir, backend)
+			if _, err := os.Lstat(marker); !errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			ring, err := opts.keyring(backend)
+			if err != nil {
+				continue
+			}
+			if !yield(marker, ring) {
+				return
+			}
+		}
 	}
-	for _, backend := range opts.Migrate() {
-		marker := migratedMarker(opts.Dir, backend)
-		if _, err := os.Lstat(marker); !errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		ring, err := opts.keyring(backend)
-		if err != nil {
-			continue
-		}
+}
+
+func migrate(opts FileOptions, s *FileStore) {
+	for marker, ring := range unmigratedKeyrings(opts) {
 		if migrateFrom(ring, s) == nil {
 			_ = os.WriteFile(marker, nil, 0o600)
 		}
