@@ -137,11 +137,7 @@ func (lockCmd) Run(a *app) error {
 // passphrase, or an OS keyring. The sessions stay as they are.
 func (c *passphraseCmd) Run(a *app) error {
 	guardian := c.Backend
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	p, err := config.Resolve(cfg.file, a.profileName(), a.getenv, config.Overrides{})
+	cfg, p, err := a.selectedProfile(config.Overrides{})
 	if err != nil {
 		return err
 	}

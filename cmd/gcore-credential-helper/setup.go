@@ -15,11 +15,7 @@ import (
 // Run prints, or with --write applies, the caller's configuration for the
 // selected profile. Applying is idempotent and backs the file up first.
 func (c *setupCmd) Run(a *app) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	p, err := config.Resolve(cfg.file, a.profileName(), a.getenv, config.Overrides{})
+	cfg, p, err := a.selectedProfile(config.Overrides{})
 	if err != nil {
 		return err
 	}

@@ -52,13 +52,19 @@ func (a *app) profiles(cfg *loadedConfig) helper.Profiles {
 		}}
 }
 
-// engine wires the token engine for the selected profile, resolved with o.
-func (a *app) engine(o config.Overrides, signals helper.Signals) (*helper.Engine, *loadedConfig, error) {
+// selectedProfile loads the config and resolves the selected profile with o.
+func (a *app) selectedProfile(o config.Overrides) (*loadedConfig, config.Profile, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return nil, nil, err
+		return nil, config.Profile{}, err
 	}
-	profile, err := config.Resolve(cfg.file, a.profileName(), a.getenv, o)
+	p, err := config.Resolve(cfg.file, a.profileName(), a.getenv, o)
+	return cfg, p, err
+}
+
+// engine wires the token engine for the selected profile, resolved with o.
+func (a *app) engine(o config.Overrides, signals helper.Signals) (*helper.Engine, *loadedConfig, error) {
+	cfg, profile, err := a.selectedProfile(o)
 	if err != nil {
 		return nil, nil, err
 	}
