@@ -5,7 +5,8 @@ go 1.26.0
 require (
 	github.com/99designs/go-keychain v0.0.0-20191008050251-8e49817e8af4
 	github.com/BurntSushi/toml v1.6.0
-	github.com/alecthomas/kong v1.17.0
+	github.com/alecthomas/assert/v2 v2.11.0
+	github.com/alecthomas/repr v0.5.2
 	github.com/creack/pty v1.1.24
 	github.com/danieljoos/wincred v1.2.3
 	github.com/docker/docker-credential-helpers v0.9.13
@@ -14,7 +15,7 @@ require (
 	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c
 	github.com/posener/complete v1.2.3
 	github.com/rogpeppe/go-internal v1.16.0
-	github.com/willabides/kongplete v0.4.0
+	github.com/stretchr/testify v1.11.1
 	golang.org/x/crypto v0.59.0
 	golang.org/x/mod v0.21.0
 	golang.org/x/sync v0.25.0
@@ -25,7 +26,10 @@ require (
 require golang.org/x/tools v0.26.0 // indirect
 
 require (
+	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
-	github.com/riywo/loginshell v0.0.0-20200815045211-7d26008be1ab // indirect
+	github.com/hexops/gotextdiff v1.0.3 // indirect
+	github.com/pmezard/go-difflib v1.0.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

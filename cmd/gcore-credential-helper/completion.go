@@ -5,11 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/alecthomas/kong"
 	"github.com/posener/complete"
-	"github.com/willabides/kongplete"
 
 	"github.com/G-Core/gcore-credential-helper/config"
+	"github.com/G-Core/gcore-credential-helper/internal/kong"
+	"github.com/G-Core/gcore-credential-helper/internal/kongplete"
 )
 
 // Shell completion comes from kongplete, which completes from the kong

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alecthomas/kong"
+	"github.com/G-Core/gcore-credential-helper/internal/kong"
 )
 
 // The command line, declared with kong: help, `help`, --version, enums, env
@@ -16,7 +16,7 @@ import (
 // Globals are the flags accepted before or after any command. (Exported only
 // because grammarFor embeds it in a struct type it makes at run time.)
 type Globals struct {
-	Profile        string           `short:"p" placeholder:"NAME" predictor:"profile" help:"Profile to use (default: $GCORE_PROFILE, else \"default\")."`
+	Profile        string           `short:"p" placeholder:"NAME" predictor:"profile" help:"Profile to use (default: the GCORE_PROFILE variable, else \"default\")."`
 	NonInteractive bool             `name:"non-interactive" help:"Never prompt; exit 3 when a login would be needed."`
 	Version        kong.VersionFlag `help:"Print the version and exit."`
 }

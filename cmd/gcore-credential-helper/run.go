@@ -10,9 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/G-Core/gcore-credential-helper/config"
+	"github.com/G-Core/gcore-credential-helper/internal/kong"
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=…".
