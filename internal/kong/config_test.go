@@ -1,3 +1,5 @@
+//go:build kongtests
+
 package kong_test
 
 import (
@@ -5,8 +7,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/alecthomas/assert/v2"
 	"github.com/G-Core/gcore-credential-helper/internal/kong"
+	"github.com/alecthomas/assert/v2"
 )
 
 func TestMultipleConfigLoading(t *testing.T) {

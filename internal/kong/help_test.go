@@ -1,3 +1,5 @@
+//go:build kongtests
+
 package kong_test
 
 import (
@@ -6,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/assert/v2"
 	"github.com/G-Core/gcore-credential-helper/internal/kong"
+	"github.com/alecthomas/assert/v2"
 )
 
 func panicsTrue(t *testing.T, f func()) {

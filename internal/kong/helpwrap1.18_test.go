@@ -1,5 +1,4 @@
-//go:build !go1.19
-// +build !go1.19
+//go:build kongtests && !go1.19
 
 package kong_test
 
@@ -7,8 +6,8 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/alecthomas/assert/v2"
 	"github.com/G-Core/gcore-credential-helper/internal/kong"
+	"github.com/alecthomas/assert/v2"
 )
 
 func TestCustomWrap(t *testing.T) {

@@ -1,8 +1,7 @@
 // Wrapping of text changed in Go1.19 per https://github.com/alecthomas/kong/issues/325
 // The test has been split pre-go1.19 and go1.19 and onwards.
 
-//go:build go1.19
-// +build go1.19
+//go:build kongtests && go1.19
 
 package kong_test
 
@@ -10,8 +9,8 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/alecthomas/assert/v2"
 	"github.com/G-Core/gcore-credential-helper/internal/kong"
+	"github.com/alecthomas/assert/v2"
 )
 
 func TestCustomWrap(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build kongtests
+
 package kong_test
 
 import (
@@ -13,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alecthomas/assert/v2"
 	"github.com/G-Core/gcore-credential-helper/internal/kong"
+	"github.com/alecthomas/assert/v2"
 )
 
 func TestValueMapper(t *testing.T) {

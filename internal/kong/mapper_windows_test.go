@@ -1,5 +1,4 @@
-//go:build windows
-// +build windows
+//go:build kongtests && windows
 
 package kong_test
 

@@ -1,3 +1,5 @@
+//go:build kongtests
+
 package kong_test
 
 import (

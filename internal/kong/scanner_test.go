@@ -1,3 +1,5 @@
+//go:build kongtests
+
 package kong
 
 import (

@@ -8,8 +8,8 @@ import (
 	"unicode"
 
 	"github.com/G-Core/gcore-credential-helper/internal/kong"
-	"github.com/posener/complete"
 	"github.com/G-Core/gcore-credential-helper/internal/kongplete/internal/positionalpredictor"
+	"github.com/posener/complete"
 )
 
 const predictorTag = "predictor"
