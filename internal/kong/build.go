@@ -149,8 +149,8 @@ func buildNode(k *Kong, v reflect.Value, typ NodeType, tag *Tag, seenFlags map[s
 
 MAIN:
 	for _, field := range fields {
-		for _, r := range k.ignoreFields {
-			if r.MatchString(v.Type().Name() + "." + field.field.Name) {
+		for _, ignore := range k.ignoreFields {
+			if ignore(v.Type().Name() + "." + field.field.Name) {
 				continue MAIN
 			}
 		}

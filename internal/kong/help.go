@@ -3,7 +3,7 @@ package kong
 import (
 	"bytes"
 	"fmt"
-	"go/doc"
+	"go/doc/comment"
 	"io"
 	"strings"
 )
@@ -428,7 +428,7 @@ func (h *helpWriter) Write(w io.Writer) error {
 
 func (h *helpWriter) Wrap(text string) {
 	w := bytes.NewBuffer(nil)
-	doc.ToText(w, strings.TrimSpace(text), "", "    ", h.width) //nolint:staticcheck // cross-package links not possible
+	wrapText(w, strings.TrimSpace(text), "", "    ", h.width)
 	for _, line := range strings.Split(strings.TrimSpace(w.String()), "\n") {
 		h.Print(line)
 	}
@@ -483,7 +483,7 @@ func writeTwoColumns(w *helpWriter, rows [][2]string) {
 
 	for _, row := range rows {
 		buf := bytes.NewBuffer(nil)
-		doc.ToText(buf, row[1], "", strings.Repeat(" ", defaultIndent), w.width-leftSize-defaultColumnPadding) //nolint:staticcheck // cross-package links not possible
+		wrapText(buf, row[1], "", strings.Repeat(" ", defaultIndent), w.width-leftSize-defaultColumnPadding)
 		lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 
 		line := fmt.Sprintf("%-*s", leftSize, row[0])
@@ -584,4 +584,13 @@ func formatEnvs(envs []string) string {
 	}
 
 	return strings.Join(formatted, ", ")
+}
+
+// wrapText is what go/doc's ToText does for a comment outside any package.
+// Patched: upstream calls doc.ToText, which links go/doc and with it go/ast,
+// go/scanner, go/token and regexp; their package initialisation ran in every
+// program that links kong, at each start.
+func wrapText(w io.Writer, text, prefix, codePrefix string, width int) {
+	printer := &comment.Printer{TextPrefix: prefix, TextCodePrefix: codePrefix, TextWidth: width}
+	_, _ = w.Write(printer.Text(new(comment.Parser).Parse(text)))
 }

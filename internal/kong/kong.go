@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 )
 
@@ -54,7 +53,7 @@ type Kong struct {
 	loader       ConfigurationLoader
 	resolvers    []Resolver
 	registry     *Registry
-	ignoreFields []*regexp.Regexp
+	ignoreFields []func(string) bool // Patched: was []*regexp.Regexp; see IgnoreFields.
 
 	noDefaultHelp   bool
 	allowHyphenated bool
@@ -89,7 +88,6 @@ func New(grammar any, options ...Option) (*Kong, error) {
 		bindings:      bindings{},
 		hooks:         make(map[string][]reflect.Value),
 		helpFormatter: DefaultHelpValueFormatter,
-		ignoreFields:  make([]*regexp.Regexp, 0),
 		flagNamer: func(s string) string {
 			return strings.ToLower(dashedString(s))
 		},

@@ -439,7 +439,9 @@ func IgnoreFields(regexes ...string) Option {
 				return fmt.Errorf("unable to compile regex: %v", err)
 			}
 
-			k.ignoreFields = append(k.ignoreFields, re)
+			// Patched: the option keeps the match function, not the *regexp.Regexp,
+			// so regexp is linked only into programs that call IgnoreFields.
+			k.ignoreFields = append(k.ignoreFields, re.MatchString)
 		}
 
 		return nil
