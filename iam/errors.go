@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -241,13 +240,46 @@ func failure(r request, res response) error {
 }
 
 // mentionsOTP finds the undocumented "one-time password needed or wrong" 400:
-// it names the one_time_password field or talks about OTP/2FA. The pattern is
-// compiled here, on this rare error path, rather than at package init, which
-// every process (every cache hit) would pay for.
+// it names the one_time_password field or talks about OTP/2FA, as
+// one[_ -]?time|two[_ -]?factor|(^|[^a-z0-9])(otp|totp|2fa|mfa)([^a-z0-9]|$)
+// would find it. It is written out rather than matched with regexp: linking
+// regexp costs every process, every cache hit, its package initialisation
+// (and that of the unicode tables it refers to); TestMentionsOTPAsPattern
+// compares the two.
 func mentionsOTP(body []byte) bool {
-	otp := regexp.MustCompile(`one[_ -]?time|two[_ -]?factor|(^|[^a-z0-9])(otp|totp|2fa|mfa)([^a-z0-9]|$)`)
-	return otp.Match(bytes.ToLower(body))
+	text := string(bytes.ToLower(body))
+	for _, words := range [...][2]string{{"one", "time"}, {"two", "factor"}} {
+		for _, joint := range [...]string{"", "_", " ", "-"} {
+			if strings.Contains(text, words[0]+joint+words[1]) {
+				return true
+			}
+		}
+	}
+	for _, word := range [...]string{"otp", "totp", "2fa", "mfa"} {
+		if containsWord(text, word) {
+			return true
+		}
+	}
+	return false
 }
+
+// containsWord reports whether text has word with no ASCII letter or digit
+// right before or after it.
+func containsWord(text, word string) bool {
+	for from := 0; ; {
+		at := strings.Index(text[from:], word)
+		if at < 0 {
+			return false
+		}
+		start, end := from+at, from+at+len(word)
+		if (start == 0 || !isLowerAlnum(text[start-1])) && (end == len(text) || !isLowerAlnum(text[end])) {
+			return true
+		}
+		from = start + 1
+	}
+}
+
+func isLowerAlnum(b byte) bool { return 'a' <= b && b <= 'z' || '0' <= b && b <= '9' }
 
 // serverMessage reads Gcore's error body shapes leniently:
 // {"errors": {"field": ["…"]}}, {"errors": {"errors": ["…"]}}, {"message": "…"}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -17,20 +18,9 @@ import (
 // larger and a cache hit touched 0.9 MiB more memory (internal/kong/README.md).
 // The linker marks each such function <ReflectMethod> in its dependency dump.
 func TestNoMethodLookupByName(t *testing.T) {
-	if testing.Short() {
-		t.Skip("links the binary")
-	}
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", os.DevNull, "-ldflags=-dumpdep", ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%.2000s", err, out)
-	}
-	if !strings.Contains(string(out), " -> ") {
-		t.Fatalf("go build -ldflags=-dumpdep printed no dependencies; the check cannot run:\n%.2000s", out)
-	}
+	out := linkerDependencies(t)
 	var marked []string
-	for line := range strings.Lines(string(out)) {
+	for line := range strings.Lines(out) {
 		fn, _, ok := strings.Cut(line, " <ReflectMethod> -> ")
 		if ok && !slices.Contains(marked, fn) {
 			marked = append(marked, fn)
@@ -42,3 +32,52 @@ func TestNoMethodLookupByName(t *testing.T) {
 			strings.Join(marked, "\n\t"))
 	}
 }
+
+// TestNothingLinkedThatStartsSlowly guards the cache-hit budget too: what is
+// reachable from main decides which package-level tables each process builds
+// before main runs. Reaching regexp's matcher makes the program build
+// unicode's category and script tables at every start; go/ast and go/doc came
+// with kong's help. Together they cost a cache hit about 0.3 ms (README,
+// Performance; internal/kong/README.md). The help wraps text with go/doc/comment, and the
+// few patterns the helper checks are written out, each tested against the
+// expression it replaces.
+func TestNothingLinkedThatStartsSlowly(t *testing.T) {
+	out := linkerDependencies(t)
+	for _, prefix := range []string{"regexp.(*Regexp).", "unicode.Categories", "unicode.Scripts", "go/ast.", "go/doc."} {
+		for line := range strings.Lines(out) {
+			_, target, ok := strings.Cut(strings.TrimSpace(line), " -> ")
+			// A function's argument liveness data is shared by content between
+			// functions alike, so it names unrelated code: not a reference.
+			if ok && strings.HasPrefix(target, prefix) && !strings.HasSuffix(target, ".argliveinfo") {
+				t.Errorf("%s is reachable: %s", strings.TrimSuffix(prefix, "."), strings.TrimSpace(line))
+				break
+			}
+		}
+	}
+}
+
+// linkerDependencies links the binary and returns the linker's dump of what
+// reaches what, one "caller -> callee" per line.
+var linkerDependencies = func() func(t *testing.T) string {
+	var once sync.Once
+	var out []byte
+	var err error
+	return func(t *testing.T) string {
+		t.Helper()
+		if testing.Short() {
+			t.Skip("links the binary")
+		}
+		once.Do(func() {
+			cmd := exec.Command("go", "build", "-o", os.DevNull, "-ldflags=-dumpdep", ".")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			out, err = cmd.CombinedOutput()
+		})
+		if err != nil {
+			t.Fatalf("go build: %v\n%.2000s", err, out)
+		}
+		if !strings.Contains(string(out), " -> ") {
+			t.Fatalf("go build -ldflags=-dumpdep printed no dependencies; the check cannot run:\n%.2000s", out)
+		}
+		return string(out)
+	}
+}()

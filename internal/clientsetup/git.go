@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -158,10 +157,11 @@ func gitValue(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// shellSafe reports whether s needs no quoting in a POSIX shell, nor in a git config value.
-// (Patterns here are compiled on use, not at init: every process, every cache hit, would pay.)
+// shellSafe reports whether s needs no quoting in a POSIX shell, nor in a git config value:
+// ^[A-Za-z0-9_./:@%+=,-]+$. (Not matched with regexp, whose package initialisation every
+// process, every cache hit, would pay for once it is linked.)
 func shellSafe(s string) bool {
-	return regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`).MatchString(s)
+	return s != "" && onlyBytesOf(s, "_./:@%+=,-")
 }
 
 // shellQuote quotes s for a POSIX shell in single quotes; a quote in s ends the quoted part,

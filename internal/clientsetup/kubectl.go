@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -248,11 +247,28 @@ func runKubectl(ctx context.Context, bin, kubeconfig string, args ...string) ([]
 	return out, nil
 }
 
-// plainYAML reports whether YAML reads s as the same string when left unquoted. Compiled on
-// use, not at init, which every process would pay for.
+// plainYAML reports whether YAML reads s as the same string when left unquoted:
+// ^(--)?[A-Za-z/][A-Za-z0-9_./-]*$, written out for the reason shellSafe gives.
 func plainYAML(s string) bool {
-	return regexp.MustCompile(`^(--)?[A-Za-z/][A-Za-z0-9_./-]*$`).MatchString(s)
+	s = strings.TrimPrefix(s, "--")
+	if s == "" || !isASCIILetter(s[0]) && s[0] != '/' {
+		return false
+	}
+	return onlyBytesOf(s[1:], "_./-")
 }
+
+// onlyBytesOf reports whether every byte of s is an ASCII letter, a digit or one of extra.
+func onlyBytesOf(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !isASCIILetter(b) && !('0' <= b && b <= '9') && strings.IndexByte(extra, b) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIILetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 // yamlScalar quotes s unless it is safe as a plain YAML string. Go's double-quoted escapes are a
 // subset of YAML's, so strconv.Quote gives a YAML string with the same value.
