@@ -14,11 +14,13 @@ func TestParseFlags(t *testing.T) {
 		want    options
 		wantErr string
 	}{
-		{args: nil, want: options{rounds: 60, storm: 50, seed: 1}},
+		{args: nil, want: options{rounds: 60, storm: 50, copies: 3, seed: 1}},
 		{
-			args: []string{"-rounds", "30", "-storm", "8", "-bin", "h", "-baseline", "b", "-seed", "7"},
-			want: options{rounds: 30, storm: 8, bin: "h", baseline: "b", seed: 7},
+			args: []string{"-rounds", "30", "-storm", "8", "-copies", "2", "-bin", "h", "-baseline", "b", "-seed", "7"},
+			want: options{rounds: 30, storm: 8, copies: 2, bin: "h", baseline: "b", seed: 7},
 		},
+		{args: []string{"-copies", "0"}, wantErr: "want between 1 and -rounds"},
+		{args: []string{"-rounds", "30", "-copies", "31"}, wantErr: "want between 1 and -rounds (30)"},
 		{args: []string{"-rounds", "29"}, wantErr: "at least 30"},
 		{args: []string{"-storm", "1"}, wantErr: "at least 2 processes"},
 		{args: []string{"extra"}, wantErr: "unexpected arguments"},
