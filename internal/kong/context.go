@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -1138,7 +1139,13 @@ func checkMissingChildren(node *Node) error {
 
 	// A node with a Run() method may run on its own, so it does not require one
 	// of its subcommands to be selected.
-	runnable := node.Target.IsValid() && getMethod(node.Target, "Run").IsValid()
+	// Patched: looked up only for a node with a subcommand, where it decides
+	// something. Finding a method that exists makes reflect build its function
+	// type (reflect.FuncOf), which first searches every type in the program by
+	// name: about 0.2 ms in a fresh process, on every parse of a leaf command.
+	runnable := sync.OnceValue(func() bool {
+		return node.Target.IsValid() && getMethod(node.Target, "Run").IsValid()
+	})
 
 	for _, child := range node.Children {
 		if child.Hidden {
@@ -1149,7 +1156,7 @@ func checkMissingChildren(node *Node) error {
 				continue
 			}
 			missing = append(missing, strconv.Quote(child.Summary()))
-		} else if !runnable {
+		} else if !runnable() {
 			missing = append(missing, strconv.Quote(child.Name))
 		}
 	}

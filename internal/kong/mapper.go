@@ -197,7 +197,7 @@ func (r *Registry) ForNamedType(name string, typ reflect.Type) Mapper {
 // Will return nil if a mapper can not be determined.
 func (r *Registry) ForType(typ reflect.Type) Mapper {
 	// Check if the type implements MapperValue.
-	for _, impl := range []reflect.Type{typ, reflect.PtrTo(typ)} {
+	for _, impl := range typeAndPointer(typ) {
 		if impl.Implements(mapperValueType) {
 			// FIXME: This should pass in the bool mapper.
 			return &mapperValueAdapter{impl.Implements(boolMapperValueType)}
@@ -210,7 +210,7 @@ func (r *Registry) ForType(typ reflect.Type) Mapper {
 		return mapper
 	}
 	// Next try stdlib unmarshaler interfaces.
-	for _, impl := range []reflect.Type{typ, reflect.PtrTo(typ)} {
+	for _, impl := range typeAndPointer(typ) {
 		switch {
 		case impl.Implements(textUnmarshalerType):
 			return &textUnmarshalerAdapter{}
@@ -225,6 +225,20 @@ func (r *Registry) ForType(typ reflect.Type) Mapper {
 		return mapper
 	}
 	return nil
+}
+
+// typeAndPointer is typ and a pointer to typ, the types whose methods ForType
+// looks at.
+// Patched: for a pointer type, typ alone. A pointer to a pointer has no
+// methods, so it implements none of the interfaces ForType asks about, and
+// reflect.PointerTo of a type the program never names (such as
+// **time.Duration, for a *time.Duration flag) searches every type in the
+// program by name and then makes one: a cost in every fresh process.
+func typeAndPointer(typ reflect.Type) []reflect.Type {
+	if typ.Kind() == reflect.Ptr {
+		return []reflect.Type{typ}
+	}
+	return []reflect.Type{typ, reflect.PtrTo(typ)}
 }
 
 // RegisterKind registers a Mapper for a reflect.Kind.
