@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/G-Core/gcore-credential-helper/internal/kong"
 )
 
 // TestGrammarForOneCommand: a command line parsed against the grammar of its
@@ -142,4 +144,47 @@ func TestOneCommandCoversEveryCommand(t *testing.T) {
 			t.Errorf("oneCommand has %s, which cli does not", name)
 		}
 	}
+}
+
+// TestCommandsRunAsKongWould holds the grammar to what lets runSelected call a
+// command's Run itself: kong's Context.Run runs the Run of the selected
+// command and of every command above it, then AfterRun hooks. So the root may
+// have no Run, every command of the root but help must be a command, and no
+// type in the grammar may declare AfterRun. Commands below those (none today)
+// would go through kong's Run.
+func TestCommandsRunAsKongWould(t *testing.T) {
+	a := &app{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard, getenv: lookupEnv(nil)}
+	parser, _, err := a.parse(&cli{}, []string{"version"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasMethod := func(v reflect.Value, name string) bool {
+		_, byValue := v.Type().MethodByName(name)
+		_, byPointer := reflect.PointerTo(v.Type()).MethodByName(name)
+		return byValue || byPointer
+	}
+	root := parser.Model.Node
+	if hasMethod(root.Target, "Run") {
+		t.Errorf("the root (%s) has a Run method, which kong would run too", root.Target.Type())
+	}
+	var visit func(n *kong.Node, depth int)
+	visit = func(n *kong.Node, depth int) {
+		if hasMethod(n.Target, "AfterRun") {
+			t.Errorf("%s declares AfterRun, which runSelected would skip", n.Target.Type())
+		}
+		for _, f := range n.Flags {
+			if f.Target.IsValid() && hasMethod(f.Target, "AfterRun") {
+				t.Errorf("flag --%s declares AfterRun, which runSelected would skip", f.Name)
+			}
+		}
+		if depth == 1 && n.Type == kong.CommandNode && n.Name != "help" {
+			if _, ok := n.Target.Addr().Interface().(command); !ok {
+				t.Errorf("command %q (%s) has no Run(*app) error", n.Name, n.Target.Type())
+			}
+		}
+		for _, c := range n.Children {
+			visit(c, depth+1)
+		}
+	}
+	visit(root, 0)
 }
