@@ -49,14 +49,9 @@ func ParseExecInfo(env string) (ExecInfo, error) {
 	if env == "" {
 		return ExecInfo{APIVersion: KubeV1beta1}, nil
 	}
-	var err error
-	in, plain := readPlainExecInfo(env)
-	if !plain {
-		var decoded *execInfoJSON
-		if decoded, err = decodeObject[execInfoJSON]([]byte(env)); decoded == nil {
-			return ExecInfo{}, err
-		}
-		in = *decoded
+	in, err := decodeObject[execInfoJSON]([]byte(env))
+	if in == nil {
+		return ExecInfo{}, err
 	}
 	// err is now nil or a member of the wrong type, which says less than a
 	// wrong kind or version: those come first.
