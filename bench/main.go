@@ -418,30 +418,11 @@ func (b *suite) copyBinaries(k int) (bin, baseline string, err error) {
 	}
 	bin, baseline = filepath.Join(dir, filepath.Base(b.bin)), filepath.Join(dir, filepath.Base(b.baseline))
 	for src, dst := range map[string]string{b.bin: bin, b.baseline: baseline} {
-		if err := copyFile(src, dst); err != nil {
+		if err := harness.CopyExecutable(src, dst); err != nil {
 			return "", "", err
 		}
 	}
 	return bin, baseline, nil
-}
-
-// copyFile copies src to a new executable dst through io.Copy, which copies between two
-// files in the kernel (copy_file_range), as cp does.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o700)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func (b *suite) hitUnderRefresh(ctx context.Context) error {

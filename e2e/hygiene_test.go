@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +132,7 @@ func newUnprivileged(t *testing.T, w *world) *unprivileged {
 		t.Fatal(err)
 	}
 	u.bin = filepath.Join(sb.Bin, filepath.Base(helperBin))
-	if err := copyFile(helperBin, u.bin); err != nil {
+	if err := harness.CopyExecutable(helperBin, u.bin); err != nil {
 		t.Fatal(err)
 	}
 	w.sb, u.root, u.cred = sb, root, &syscall.Credential{Uid: nobody, Gid: nobody}
@@ -144,24 +143,6 @@ func newUnprivileged(t *testing.T, w *world) *unprivileged {
 		}
 	})
 	return u
-}
-
-// copyFile copies the executable src to dst.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // command is the helper invoked with args as u's user, in the sandbox's environment plus env.

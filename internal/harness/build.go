@@ -3,6 +3,8 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -64,4 +66,24 @@ func (b *Builder) Build(ctx context.Context, pkg string) (string, error) {
 	}
 	b.built[name] = built{pkg: pkg, err: err}
 	return out, err
+}
+
+// CopyExecutable copies the executable src to dst, which must not exist yet. io.Copy copies
+// between the two files in the kernel (copy_file_range), as cp does, so the copy sits in the
+// page cache as an installed binary would (see make bench's copies).
+func CopyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

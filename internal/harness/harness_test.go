@@ -406,3 +406,25 @@ func TestSummarizeAndRatio(t *testing.T) {
 		t.Errorf("Stat(a) (-want +got):\n%s", diff)
 	}
 }
+
+func TestCopyExecutable(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	content := []byte("#!/bin/sh\necho copied\n")
+	if err := os.WriteFile(src, content, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.CopyExecutable(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil || string(got) != string(content) {
+		t.Fatalf("copy holds %q (%v), want %q", got, err, content)
+	}
+	if fi, err := os.Stat(dst); err != nil || fi.Mode().Perm()&0o100 == 0 {
+		t.Errorf("copy's mode is %v (%v), want it executable", fi.Mode(), err)
+	}
+	if err := harness.CopyExecutable(src, dst); err == nil {
+		t.Error("copying over an existing file succeeded, want an error")
+	}
+}
