@@ -37,7 +37,7 @@ func TestNoMethodLookupByName(t *testing.T) {
 // reachable from main decides which package-level tables each process builds
 // before main runs. Reaching regexp's matcher makes the program build
 // unicode's category and script tables at every start; go/ast and go/doc came
-// with kong's help. Together they cost a cache hit about 0.3 ms (README,
+// with kong's help. Together they cost a cache hit about 0.4 ms (README,
 // Performance; internal/kong/README.md). The help wraps text with go/doc/comment, and the
 // few patterns the helper checks are written out, each tested against the
 // expression it replaces.
