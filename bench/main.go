@@ -409,8 +409,8 @@ func (b *suite) hitCommands(bin, baseline string) ([]harness.Cmd, error) {
 // helper keeps its name, which picks its persona). They are copied as cp copies a binary into
 // place. How a file was written decides how the page cache holds it, and so what starting it
 // costs: written in one write call, the helper started 1.2 ms faster here than when copied by
-// cp, written by the linker, or read back from disk, which all measured alike. The bench
-// measures what an installed binary costs, not that.
+// cp or written by the linker, which measured alike (read back from disk, it was slower
+// still). The bench measures what an installed binary costs, not that.
 func (b *suite) copyBinaries(k int) (bin, baseline string, err error) {
 	dir := filepath.Join(b.work, fmt.Sprintf("copy-%d", k+1))
 	if err := os.Mkdir(dir, 0o700); err != nil {
