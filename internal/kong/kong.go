@@ -404,7 +404,11 @@ func (k *Kong) applyHookToDefaultFlags(ctx *Context, node *Node, name string) er
 		if !ok {
 			return next(nil)
 		}
-		binds := k.bindings.clone().add(ctx).add(node.Vars().CloneWith(k.vars))
+		// Patched: the bindings are made when a flag has the hook. Upstream
+		// made them for every node at each of the four hooks, copying the
+		// node's variables and those of every node above it, to call nothing
+		// in a grammar whose flags declare no hooks.
+		var binds bindings
 		for _, flag := range node.Flags {
 			// Flags handled here are the ones that won't show up in ctx.Path:
 			// they got their value from the default tag or an env var, both of
@@ -418,6 +422,9 @@ func (k *Kong) applyHookToDefaultFlags(ctx *Context, node *Node, name string) er
 				continue
 			}
 			for _, method := range getMethods(flag.Target, name) {
+				if binds == nil {
+					binds = k.bindings.clone().add(ctx).add(node.Vars().CloneWith(k.vars))
+				}
 				path := &Path{Flag: flag}
 				if err := callFunction(method, binds.clone().add(path)); err != nil {
 					return next(err)

@@ -185,6 +185,17 @@ func (s *Scanner) PopValueInto(context string, target any) error {
 	if err != nil {
 		return err
 	}
+	// Patched: a string popped into a *string is assigned. Upstream sends
+	// every value through json.Marshal and json.Unmarshal, which for a string
+	// gives the string back, except that invalid UTF-8 becomes U+FFFD; this
+	// keeps it as it is. Every string flag, and every string default applied
+	// at each parse, went through JSON's encoder and decoder.
+	if v, ok := t.Value.(string); ok {
+		if p, ok := target.(*string); ok {
+			*p = v
+			return nil
+		}
+	}
 	return jsonTranscode(t.Value, target)
 }
 
