@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/G-Core/gcore-credential-helper/internal/atomicfile"
+	"github.com/G-Core/gcore-credential-helper/internal/nopoll"
 )
 
 // linkNew publishes data at path only if path does not exist yet; otherwise
@@ -92,8 +93,9 @@ const maxFileSize = 16 << 20
 // *CorruptError. Nothing is removed; a missing file is an error wrapping
 // fs.ErrNotExist.
 func readPrivateFile(path string) ([]byte, error) {
-	// Non-blocking, so that a FIFO planted in the store cannot hang the open.
-	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
+	// Non-blocking, so that a FIFO planted in the store cannot hang the open
+	// (see nopoll).
+	f, err := nopoll.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -6,12 +6,13 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"runtime"
 	"slices"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/G-Core/gcore-credential-helper/internal/nopoll"
 )
 
 // maxFileSize bounds the config file Load reads.
@@ -78,7 +79,9 @@ func LoadPaths(p Paths) (*File, error) {
 // read returns the file's bytes and mode after checking, on the open descriptor, that it is a
 // regular file nobody else can write. A missing file yields a nil FileInfo and no error.
 func read(path string) ([]byte, fs.FileInfo, error) {
-	fh, err := os.Open(path)
+	// Non-blocking, so that a FIFO in its place cannot hang the open, and
+	// without the runtime's network poller, which a cache hit has no use for.
+	fh, err := nopoll.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -390,6 +391,28 @@ func TestLoadForeignOwner(t *testing.T) {
 func TestLoadNotRegular(t *testing.T) {
 	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("Load of a directory: error %v, want \"not a regular file\"", err)
+	}
+}
+
+// TestLoadFIFO: a FIFO with no writer at the config's path is refused at
+// once; opening it blocking would hang every call.
+func TestLoadFIFO(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no FIFOs")
+	}
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if out, err := exec.Command("mkfifo", "-m", "600", path).CombinedOutput(); err != nil {
+		t.Skipf("no FIFOs: %v %s", err, out)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Load(path); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("Load of a FIFO: error %v, want \"not a regular file\"", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Load of a FIFO with no writer did not return")
 	}
 }
 
