@@ -12,21 +12,20 @@
 package iam
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/G-Core/gcore-credential-helper/internal/baseurl"
+	"github.com/G-Core/gcore-credential-helper/internal/http1"
 )
 
 const (
@@ -46,10 +45,13 @@ const (
 
 // Options configures a Client. Zero values get defaults.
 type Options struct {
-	// HTTPClient sends the requests. Default: a client with the standard
-	// transport. TLS verification is always on: a client that disables it is
-	// refused. Redirects are never followed, whichever client is given.
-	HTTPClient *http.Client
+	// TLS configures https connections (tests give their server's roots).
+	// Default: the system's roots. Verification is always on: a configuration
+	// that turns it off is refused. Redirects are never followed.
+	TLS *tls.Config
+	// Proxy picks the proxy for a URL. Default: the environment's, as
+	// http1.ProxyFromEnvironment reads it (HTTPS_PROXY, NO_PROXY).
+	Proxy func(*url.URL) (*url.URL, error)
 	// Timeout bounds one attempt (connect, send, read the whole answer).
 	// Default 15s. The ctx deadline bounds the whole call, retries included.
 	Timeout time.Duration
@@ -71,7 +73,7 @@ type Options struct {
 // safe for concurrent use.
 type Client struct {
 	base      *url.URL
-	http      *http.Client
+	http      *http1.Client
 	timeout   time.Duration
 	userAgent string
 	debugf    func(format string, args ...any)
@@ -86,18 +88,13 @@ func NewClient(baseURL string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{}
-	if opts.HTTPClient != nil {
-		if t, ok := opts.HTTPClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
-			return nil, errors.New("iam: refusing an http client with tls verification disabled")
-		}
-		copied := *opts.HTTPClient
-		hc = &copied
+	if opts.TLS != nil && opts.TLS.InsecureSkipVerify {
+		return nil, errors.New("iam: refusing a tls configuration with verification disabled")
 	}
-	// A redirect would resend a password or token to a place the user did not
-	// configure (possibly over plain http), and a 307 would resend a refresh
-	// token that the first server may already have consumed.
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// http1 follows no redirect: one would resend a password or token to a
+	// place the user did not configure (possibly over plain http), and a 307
+	// would resend a refresh token the first server may have consumed.
+	hc := &http1.Client{TLS: opts.TLS, Proxy: opts.Proxy, MaxBody: maxBody}
 	c := &Client{
 		base:      base,
 		http:      hc,
@@ -178,7 +175,7 @@ func (c *Client) Login(ctx context.Context, cr Credentials) (Tokens, error) {
 		OTP      string `json:"one_time_password,omitempty"`
 	}{cr.Username, cr.Password, cr.OTP}
 	return c.tokens(ctx, request{
-		op: opLogin, method: http.MethodPost, path: "/iam/auth/jwt/login",
+		op: opLogin, method: "POST", path: "/iam/auth/jwt/login",
 		body: body, resend: true, secrets: []string{cr.Password, cr.OTP},
 	})
 }
@@ -191,7 +188,7 @@ func (c *Client) Login(ctx context.Context, cr Credentials) (Tokens, error) {
 // spent one with 401, ErrTokenRejected).
 func (c *Client) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	return c.tokens(ctx, request{
-		op: opRefresh, method: http.MethodPost, path: "/iam/auth/jwt/refresh",
+		op: opRefresh, method: "POST", path: "/iam/auth/jwt/refresh",
 		body: struct {
 			Refresh string `json:"refresh"`
 		}{refresh},
@@ -206,7 +203,7 @@ func (c *Client) SwitchAccount(ctx context.Context, access string, clientID int6
 		return Tokens{}, fmt.Errorf("%s: invalid client id %d", opSwitch, clientID)
 	}
 	return c.tokens(ctx, request{
-		op: opSwitch, method: http.MethodGet, path: "/iam/auth/jwt/clients/" + strconv.FormatInt(clientID, 10) + "/login",
+		op: opSwitch, method: "GET", path: "/iam/auth/jwt/clients/" + strconv.FormatInt(clientID, 10) + "/login",
 		authorization: BearerAuthorization(access), resend: true, secrets: []string{access},
 	})
 }
@@ -219,7 +216,7 @@ func (c *Client) Me(ctx context.Context, authorization string) (Account, error) 
 		return Account{}, fmt.Errorf("%s: empty authorization", opMe)
 	}
 	r := request{
-		op: opMe, method: http.MethodGet, path: "/iam/clients/me",
+		op: opMe, method: "GET", path: "/iam/clients/me",
 		authorization: authorization, resend: true, secrets: []string{authorization},
 	}
 	// Authorization is "<scheme> <secret>": the secret alone may also be echoed.
@@ -298,7 +295,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, access string, clientID int
 		body.ClientUser.Role = role{ID: r.RoleID}
 	}
 	req := request{
-		op: opCreateToken, method: http.MethodPost, path: tokensPath(clientID),
+		op: opCreateToken, method: "POST", path: tokensPath(clientID),
 		body: body, authorization: BearerAuthorization(access), resend: false, secrets: []string{access},
 	}
 	res, err := c.do(ctx, req)
@@ -323,12 +320,12 @@ func (c *Client) DeleteAPIToken(ctx context.Context, access string, clientID, to
 		return fmt.Errorf("%s: invalid client id %d or token id %d", opDeleteToken, clientID, tokenID)
 	}
 	_, err := c.do(ctx, request{
-		op: opDeleteToken, method: http.MethodDelete, path: tokensPath(clientID) + "/" + strconv.FormatInt(tokenID, 10),
+		op: opDeleteToken, method: "DELETE", path: tokensPath(clientID) + "/" + strconv.FormatInt(tokenID, 10),
 		authorization: BearerAuthorization(access), resend: true, secrets: []string{access},
 	})
 	// A retry after a lost 204 lands here too.
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+	if errors.As(err, &apiErr) && apiErr.Status == statusNotFound {
 		return nil
 	}
 	return err
@@ -350,7 +347,7 @@ func (c *Client) tokens(ctx context.Context, r request) (Tokens, error) {
 	if err := json.Unmarshal(res.body, &t); err != nil || t.Access == "" || t.Refresh == "" {
 		return Tokens{}, malformed(r.op, res.status, "want a json object with access and refresh tokens")
 	}
-	issued, _ := http.ParseTime(res.header.Get("Date"))
+	issued, _ := http1.ParseTime(res.header.Get("Date"))
 	return Tokens{Access: t.Access, Refresh: t.Refresh, IssuedAt: issued}, nil
 }
 
@@ -391,7 +388,7 @@ type request struct {
 
 type response struct {
 	status int
-	header http.Header
+	header textproto.MIMEHeader
 	body   []byte
 }
 
@@ -419,7 +416,7 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 		case err != nil:
 			retry = r.resend || (res.status == 0 && dialFailed(err))
 			err = &UnavailableError{Status: res.status, Err: err, op: r.op}
-		case res.status == http.StatusTooManyRequests:
+		case res.status == statusTooManyRequests:
 			after, ok := retryAfter(res.header, c.now())
 			if ok {
 				wait = after
@@ -465,32 +462,29 @@ func (c *Client) fits(ctx context.Context, d time.Duration) bool {
 func (c *Client) send(ctx context.Context, r request, payload []byte, attempt int) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, c.base.String()+r.path, body)
+	target, err := url.Parse(c.base.String() + r.path)
 	if err != nil {
 		return response{}, fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
+	req := &http1.Request{Method: r.method, URL: target, Body: payload, Header: []http1.Field{
+		{Name: "Accept", Value: "application/json"},
+		{Name: "User-Agent", Value: c.userAgent},
+	}}
 	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header = append(req.Header, http1.Field{Name: "Content-Type", Value: "application/json"})
 	}
 	if r.authorization != "" {
-		req.Header.Set("Authorization", r.authorization)
+		req.Header = append(req.Header, http1.Field{Name: "Authorization", Value: r.authorization})
 	}
 	start := c.now()
-	resp, err := c.http.Do(req)
-	if err != nil {
+	resp, err := c.http.Do(ctx, req)
+	if resp == nil {
 		c.debugf("iam: %s %s attempt %d: no response after %s", r.method, r.path, attempt, c.now().Sub(start))
 		return response{}, err
 	}
-	defer resp.Body.Close()
-	res := response{status: resp.StatusCode, header: resp.Header}
-	// A longer body is cut, fails to decode and so reads as malformed.
-	res.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	// A body longer than maxBody is cut, fails to decode and so reads as
+	// malformed.
+	res := response{status: resp.Status, header: resp.Header, body: resp.Body}
 	c.debugf("iam: %s %s attempt %d: %d after %s", r.method, r.path, attempt, res.status, c.now().Sub(start))
 	if err != nil {
 		return res, fmt.Errorf("read response body: %w", err)
@@ -506,7 +500,7 @@ func dialFailed(err error) bool {
 }
 
 // retryAfter reads a Retry-After header: delay seconds or an HTTP-date.
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+func retryAfter(h textproto.MIMEHeader, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
@@ -515,7 +509,7 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 		// Clamped so the conversion cannot overflow; a day never fits a deadline anyway.
 		return time.Duration(min(s, maxRetryAfter)) * time.Second, true
 	}
-	t, err := http.ParseTime(v)
+	t, err := http1.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
@@ -537,11 +531,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // from its Date header: `doctor` checks reachability and clock skew with it.
 // Any HTTP answer (a 401 is the expected one) proves IAM is reachable.
 func (c *Client) Ping(ctx context.Context) (time.Time, error) {
-	res, err := c.send(ctx, request{op: "iam ping", method: http.MethodGet, path: "/iam/clients/me"}, nil, 1)
+	res, err := c.send(ctx, request{op: "iam ping", method: "GET", path: "/iam/clients/me"}, nil, 1)
 	if err != nil {
 		return time.Time{}, &UnavailableError{op: "iam ping", Err: err}
 	}
-	date, err := http.ParseTime(res.header.Get("Date"))
+	date, err := http1.ParseTime(res.header.Get("Date"))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("iam ping: no usable Date header (status %d)", res.status)
 	}

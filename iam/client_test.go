@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -31,9 +33,8 @@ func TestNewClient(t *testing.T) {
 	if _, err := NewClient("http://example.com", Options{}); !errors.Is(err, ErrInsecureURL) {
 		t.Errorf("NewClient(http://example.com) = %v, want ErrInsecureURL", err)
 	}
-	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	if _, err := NewClient("https://api.gcore.com", Options{HTTPClient: insecure}); err == nil {
-		t.Error("NewClient accepted an http client with tls verification disabled")
+	if _, err := NewClient("https://api.gcore.com", Options{TLS: &tls.Config{InsecureSkipVerify: true}}); err == nil {
+		t.Error("NewClient accepted a tls configuration with verification disabled")
 	}
 }
 
@@ -837,16 +838,18 @@ func TestUntrustedCertificate(t *testing.T) {
 		reply(200, tokensBody)(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	// The server's own client trusts its certificate, which names 127.0.0.1
-	// but not localhost.
+	// trusted trusts the server's certificate, which names 127.0.0.1 but not
+	// localhost.
+	trusted := &tls.Config{RootCAs: x509.NewCertPool()}
+	trusted.RootCAs.AddCert(srv.Certificate())
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	tests := []struct {
 		name, url  string
-		httpClient *http.Client
+		tls        *tls.Config
 		wantReason string
 	}{
 		{"unknown authority", srv.URL, nil, "x509: certificate signed by unknown authority"},
-		{"wrong host name", "https://localhost:" + port, srv.Client(), "x509: certificate is valid for"},
+		{"wrong host name", "https://localhost:" + port, trusted, "x509: certificate is valid for"},
 	}
 	calls := []struct {
 		name string
@@ -857,7 +860,7 @@ func TestUntrustedCertificate(t *testing.T) {
 	for _, tt := range tests {
 		for _, cl := range calls {
 			t.Run(tt.name+" "+cl.name, func(t *testing.T) {
-				c, rec := newTestClient(t, tt.url, Options{HTTPClient: tt.httpClient})
+				c, rec := newTestClient(t, tt.url, Options{TLS: tt.tls})
 				err := cl.call(testCtx(t), c)
 				if !errors.Is(err, ErrUntrustedCertificate) {
 					t.Fatalf("call = %v, want ErrUntrustedCertificate", err)
@@ -876,7 +879,7 @@ func TestUntrustedCertificate(t *testing.T) {
 		}
 	}
 	// The same server, trusted and named as its certificate says, answers.
-	c, _ := newTestClient(t, srv.URL, Options{HTTPClient: srv.Client()})
+	c, _ := newTestClient(t, srv.URL, Options{TLS: trusted})
 	if err := callLogin(testCtx(t), c); err != nil {
 		t.Errorf("with the certificate trusted: %v", err)
 	}
@@ -917,7 +920,7 @@ func TestRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {
-			got, ok := retryAfter(http.Header{"Retry-After": {tt.value}}, now)
+			got, ok := retryAfter(textproto.MIMEHeader{"Retry-After": {tt.value}}, now)
 			if got != tt.want || ok != tt.wantOK {
 				t.Errorf("retryAfter(%q) = %s, %t; want %s, %t", tt.value, got, ok, tt.want, tt.wantOK)
 			}
@@ -931,7 +934,7 @@ func FuzzRetryAfter(f *testing.F) {
 	}
 	now := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
-		if d, _ := retryAfter(http.Header{"Retry-After": {v}}, now); d < 0 {
+		if d, _ := retryAfter(textproto.MIMEHeader{"Retry-After": {v}}, now); d < 0 {
 			t.Errorf("retryAfter(%q) = %s, negative", v, d)
 		}
 	})

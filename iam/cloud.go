@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -40,7 +39,7 @@ type Registry struct {
 // ListRegistries returns the container registries of a project in a region,
 // which is how a registry configured by name is resolved to its id.
 func (c *Client) ListRegistries(ctx context.Context, authorization string, projectID, regionID int64) ([]Registry, error) {
-	r := request{op: opListRegistries, method: http.MethodGet, path: fmt.Sprintf("/cloud/v1/registries/%d/%d", projectID, regionID), resend: true}
+	r := request{op: opListRegistries, method: "GET", path: fmt.Sprintf("/cloud/v1/registries/%d/%d", projectID, regionID), resend: true}
 	res, err := c.cloudDo(ctx, authorization, r, pathID{"project", projectID}, pathID{"region", regionID})
 	if err != nil {
 		return nil, err
@@ -95,7 +94,7 @@ func (c *Client) CreateRegistryUser(ctx context.Context, authorization string, p
 		return RegistryUser{}, fmt.Errorf("%s: invalid duration %d days", opCreateRegistryUser, r.DurationDays)
 	}
 	req := request{
-		op: opCreateRegistryUser, method: http.MethodPost, path: registryUsersPath(projectID, regionID, registryID),
+		op: opCreateRegistryUser, method: "POST", path: registryUsersPath(projectID, regionID, registryID),
 		body: struct {
 			Name     string `json:"name"`
 			Duration int    `json:"duration"`
@@ -121,7 +120,7 @@ func (c *Client) CreateRegistryUser(ctx context.Context, authorization string, p
 // it is retried like Me, and a user that is already gone (404) is not an error.
 func (c *Client) DeleteRegistryUser(ctx context.Context, authorization string, projectID, regionID, registryID, userID int64) error {
 	req := request{
-		op: opDeleteRegistryUser, method: http.MethodDelete,
+		op: opDeleteRegistryUser, method: "DELETE",
 		path:   fmt.Sprintf("%s/%d", registryUsersPath(projectID, regionID, registryID), userID),
 		resend: true,
 	}
@@ -160,7 +159,7 @@ type Cluster struct {
 // ListClusters returns the Managed Kubernetes clusters of a project in a
 // region.
 func (c *Client) ListClusters(ctx context.Context, authorization string, projectID, regionID int64) ([]Cluster, error) {
-	r := request{op: opListClusters, method: http.MethodGet, path: fmt.Sprintf("/cloud/v2/k8s/clusters/%d/%d", projectID, regionID), resend: true}
+	r := request{op: opListClusters, method: "GET", path: fmt.Sprintf("/cloud/v2/k8s/clusters/%d/%d", projectID, regionID), resend: true}
 	res, err := c.cloudDo(ctx, authorization, r, pathID{"project", projectID}, pathID{"region", regionID})
 	if err != nil {
 		return nil, err
@@ -202,7 +201,7 @@ func (c *Client) ClusterConfig(ctx context.Context, authorization string, projec
 		return ClusterConfig{}, fmt.Errorf("%s: invalid cluster name %q", opClusterConfig, name)
 	}
 	r := request{
-		op: opClusterConfig, method: http.MethodGet,
+		op: opClusterConfig, method: "GET",
 		path:   fmt.Sprintf("/cloud/v2/k8s/clusters/%d/%d/%s/config", projectID, regionID, url.PathEscape(name)),
 		resend: true,
 	}
@@ -254,7 +253,7 @@ const maxListPages = 100
 func listAll[T any](ctx context.Context, c *Client, authorization, op, path string, valid func(T) bool) ([]T, error) {
 	var all []T
 	for page := 0; page < maxListPages; page++ {
-		r := request{op: op, method: http.MethodGet, path: fmt.Sprintf("%s?limit=%d&offset=%d", path, listPage, len(all)), resend: true}
+		r := request{op: op, method: "GET", path: fmt.Sprintf("%s?limit=%d&offset=%d", path, listPage, len(all)), resend: true}
 		res, err := c.cloudDo(ctx, authorization, r)
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +13,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/G-Core/gcore-credential-helper/internal/baseurl"
+	"github.com/G-Core/gcore-credential-helper/internal/http1"
+)
+
+// The status codes the client branches on.
+const (
+	statusBadRequest      = 400
+	statusUnauthorized    = 401
+	statusForbidden       = 403
+	statusNotFound        = 404
+	statusConflict        = 409
+	statusTooManyRequests = 429
 )
 
 // Sentinel errors; match them with errors.Is. The errors returned also carry
@@ -63,7 +73,7 @@ type RateLimitedError struct {
 }
 
 func (e *RateLimitedError) Error() string {
-	s := prefix(e.op) + ": rate limited (" + statusText(http.StatusTooManyRequests) + ")"
+	s := prefix(e.op) + ": rate limited (" + statusText(statusTooManyRequests) + ")"
 	if e.RetryAfter > 0 {
 		s += ", retry after " + e.RetryAfter.String()
 	}
@@ -189,7 +199,7 @@ func prefix(op string) string {
 }
 
 func statusText(code int) string {
-	if t := http.StatusText(code); t != "" {
+	if t := http1.StatusText(code); t != "" {
 		return fmt.Sprintf("%d %s", code, t)
 	}
 	return fmt.Sprint(code)
@@ -211,23 +221,23 @@ func failure(r request, res response) error {
 	msg := serverMessage(res.body, r.secrets)
 	var e kindError
 	switch {
-	case res.status == http.StatusUnauthorized:
+	case res.status == statusUnauthorized:
 		e = kindError{text: "token rejected (401)", kind: ErrTokenRejected}
-	case res.status == http.StatusBadRequest && r.op == opLogin && mentionsOTP(res.body):
+	case res.status == statusBadRequest && r.op == opLogin && mentionsOTP(res.body):
 		e = kindError{text: "one-time password required or wrong (400)", kind: ErrOTPRequired}
-	case res.status == http.StatusBadRequest && r.op == opLogin:
+	case res.status == statusBadRequest && r.op == opLogin:
 		// Gcore's own sentence ("no active account found…") says it best.
 		e = kindError{text: "bad credentials (400)", kind: ErrBadCredentials}
 		if msg != "" {
 			e.text, msg = msg, ""
 		}
-	case (res.status == http.StatusForbidden || res.status == http.StatusNotFound) && r.op == opSwitch:
+	case (res.status == statusForbidden || res.status == statusNotFound) && r.op == opSwitch:
 		e = kindError{text: fmt.Sprintf("no access to that account (%d)", res.status), kind: ErrForbidden}
-	case res.status == http.StatusForbidden && (r.cloud || r.op == opCreateToken || r.op == opDeleteToken):
+	case res.status == statusForbidden && (r.cloud || r.op == opCreateToken || r.op == opDeleteToken):
 		e = kindError{text: "forbidden (403)", kind: ErrForbidden}
-	case res.status == http.StatusNotFound && r.cloud:
+	case res.status == statusNotFound && r.cloud:
 		e = kindError{text: "not found (404)", kind: ErrNotFound}
-	case res.status == http.StatusConflict && r.cloud:
+	case res.status == statusConflict && r.cloud:
 		e = kindError{text: "conflict (409)", kind: ErrConflict}
 	default:
 		return &APIError{Status: res.status, Message: msg, RequestID: requestID(res, r.secrets), op: r.op}

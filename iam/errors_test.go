@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
+	"net/textproto"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,7 +80,7 @@ func FuzzRequestID(f *testing.F) {
 	f.Add(`{}`, "abc-123", "abc-123")
 	f.Add(`{"request_id": "a\nb"}`, "", "")
 	f.Fuzz(func(t *testing.T, body, header, secret string) {
-		res := response{body: []byte(body), header: http.Header{"X-Request-Id": {header}}}
+		res := response{body: []byte(body), header: textproto.MIMEHeader{"X-Request-Id": {header}}}
 		id := requestID(res, []string{secret})
 		if id == "" {
 			return

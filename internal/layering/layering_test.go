@@ -16,13 +16,14 @@ const module = "github.com/G-Core/gcore-credential-helper/"
 // knows them all and nothing of the command line.
 var allowed = map[string][]string{
 	"protocol":             {},
-	"iam":                  {"internal/baseurl"},
+	"iam":                  {"internal/baseurl", "internal/http1"},
 	"config":               {"internal/atomicfile", "internal/baseurl", "internal/nopoll"},
 	"cache":                {"internal/atomicfile", "internal/tlv", "internal/keyring", "internal/nopoll"},
 	"helper":               {"cache", "config", "iam", "protocol", "internal/tlv"},
 	"internal/clientsetup": {"internal/atomicfile"},
 	"internal/atomicfile":  {},
 	"internal/nopoll":      {},
+	"internal/http1":       {},
 	"internal/baseurl":     {},
 	"internal/tlv":         {},
 	"internal/keyring":     {},
@@ -35,7 +36,7 @@ var allowed = map[string][]string{
 
 // standardOnly are the packages that may import nothing outside the
 // standard library: they are the ones most worth reusing and reviewing.
-var standardOnly = []string{"protocol", "iam", "internal/baseurl", "internal/tlv"}
+var standardOnly = []string{"protocol", "iam", "internal/baseurl", "internal/tlv", "internal/http1"}
 
 // TestImportArrows enforces allowed and standardOnly with go list.
 func TestImportArrows(t *testing.T) {
