@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
 func TestLoadMissing(t *testing.T) {
@@ -404,15 +406,9 @@ func TestLoadFIFO(t *testing.T) {
 	if out, err := exec.Command("mkfifo", "-m", "600", path).CombinedOutput(); err != nil {
 		t.Skipf("no FIFOs: %v %s", err, out)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := Load(path); done <- err }()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
-			t.Errorf("Load of a FIFO: error %v, want \"not a regular file\"", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Load of a FIFO with no writer did not return")
+	err := harness.Within(t, 30*time.Second, "Load of a FIFO with no writer", func() error { _, err := Load(path); return err })
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Load of a FIFO: error %v, want \"not a regular file\"", err)
 	}
 }
 

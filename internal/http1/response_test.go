@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
 func TestReadResponseFraming(t *testing.T) {
@@ -124,23 +126,17 @@ func TestReadResponseStopsAtTheBody(t *testing.T) {
 		_, _ = io.WriteString(w, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		// The writer stays open: reading on would block forever.
 	}()
-	done := make(chan error, 1)
-	go func() {
+	defer w.Close()
+	err := harness.Within(t, 30*time.Second, "ReadResponse of a body of known length", func() error {
 		res, err := ReadResponse(r, 1<<10)
 		if err == nil && string(res.Body) != "ok" {
 			err = errors.New("body " + string(res.Body))
 		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ReadResponse waited past a body of known length")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.Close()
 }
 
 func TestParseTime(t *testing.T) {

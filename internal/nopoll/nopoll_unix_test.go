@@ -1,15 +1,17 @@
 //go:build unix
 
-package nopoll
+package nopoll_test
 
 import (
-	"errors"
-	"io/fs"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/harness"
+	"github.com/G-Core/gcore-credential-helper/internal/nopoll"
 )
 
 // TestOpenFIFODoesNotHang: a FIFO with no writer opens at once; the caller
@@ -19,25 +21,19 @@ func TestOpenFIFODoesNotHang(t *testing.T) {
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		f, err := Open(path)
-		if err == nil {
-			var fi fs.FileInfo
-			if fi, err = f.Stat(); err == nil && fi.Mode().IsRegular() {
-				err = errors.New("a FIFO reported as a regular file")
-			}
-			f.Close()
-		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
+	err := harness.Within(t, 30*time.Second, "Open of a FIFO with no writer", func() error {
+		f, err := nopoll.Open(path)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Open of a FIFO with no writer did not return")
+		defer f.Close()
+		if fi, err := f.Stat(); err != nil || fi.Mode().IsRegular() {
+			return fmt.Errorf("Stat of a FIFO: %v, %v", fi, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -48,7 +44,7 @@ func TestOpenLeavesNoDescriptorNonBlocking(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(path)
+	f, err := nopoll.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
