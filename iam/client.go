@@ -47,11 +47,9 @@ const (
 type Options struct {
 	// TLS configures https connections (tests give their server's roots).
 	// Default: the system's roots. Verification is always on: a configuration
-	// that turns it off is refused. Redirects are never followed.
+	// that turns it off is refused. Redirects are never followed, and the
+	// proxy is the environment's (http1.ProxyFromEnvironment).
 	TLS *tls.Config
-	// Proxy picks the proxy for a URL. Default: the environment's, as
-	// http1.ProxyFromEnvironment reads it (HTTPS_PROXY, NO_PROXY).
-	Proxy func(*url.URL) (*url.URL, error)
 	// Timeout bounds one attempt (connect, send, read the whole answer).
 	// Default 15s. The ctx deadline bounds the whole call, retries included.
 	Timeout time.Duration
@@ -89,12 +87,12 @@ func NewClient(baseURL string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	if opts.TLS != nil && opts.TLS.InsecureSkipVerify {
-		return nil, errors.New("iam: refusing a tls configuration with verification disabled")
+		return nil, fmt.Errorf("iam: %w", http1.ErrInsecureTLS)
 	}
 	// http1 follows no redirect: one would resend a password or token to a
 	// place the user did not configure (possibly over plain http), and a 307
 	// would resend a refresh token the first server may have consumed.
-	hc := &http1.Client{TLS: opts.TLS, Proxy: opts.Proxy, MaxBody: maxBody}
+	hc := &http1.Client{TLS: opts.TLS, MaxBody: maxBody}
 	c := &Client{
 		base:      base,
 		http:      hc,
