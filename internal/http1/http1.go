@@ -129,24 +129,28 @@ func (c *Client) exchange(ctx context.Context, req *Request, target string, prox
 		}
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", dialTo)
+	tcp, err := d.DialContext(ctx, "tcp", dialTo)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer tcp.Close()
 	// Every read and write below ends when ctx does (deadline or cancel), by a
-	// deadline in the past. Not by the connection's own deadline set to
-	// ctx's: that can fire a moment before ctx reports its error, and the
-	// caller would see an i/o timeout instead of ctx's error.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	// deadline in the past on the TCP connection, under any TLS. Not by the
+	// connection's own deadline set to ctx's: that can fire a moment before
+	// ctx reports its error, and the caller would see an i/o timeout instead.
+	stop := context.AfterFunc(ctx, func() { _ = tcp.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+
+	conn := tcp // the stream: TCP, or TLS over it
 
 	requestTarget := req.URL.RequestURI()
 	if proxy != nil {
 		if proxy.Scheme == "https" {
-			if conn, err = c.handshake(ctx, conn, proxy.Hostname()); err != nil {
+			tc, err := c.handshake(ctx, conn, proxy.Hostname())
+			if err != nil {
 				return nil, fmt.Errorf("proxy %s: %w", proxy.Redacted(), err)
 			}
+			conn = tc
 		}
 		if req.URL.Scheme == "https" {
 			if err := connect(conn, target, proxy); err != nil {
@@ -158,9 +162,11 @@ func (c *Client) exchange(ctx context.Context, req *Request, target string, prox
 		}
 	}
 	if req.URL.Scheme == "https" {
-		if conn, err = c.handshake(ctx, conn, req.URL.Hostname()); err != nil {
+		tc, err := c.handshake(ctx, conn, req.URL.Hostname())
+		if err != nil {
 			return nil, err
 		}
+		conn = tc
 	}
 	if _, err := io.WriteString(conn, requestText(req, requestTarget, proxy)); err != nil {
 		return nil, err

@@ -163,25 +163,29 @@ func silentServer(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// TestDoEndsWithTheContext: waiting for an answer (http) or for a TLS
+// handshake (https), Do returns ctx's error when ctx ends.
 func TestDoEndsWithTheContext(t *testing.T) {
 	addr := silentServer(t)
-	req := &Request{Method: "GET", URL: mustURL(t, "http://"+addr+"/")}
 	c := &Client{Proxy: direct}
+	for _, scheme := range []string{"http", "https"} {
+		req := &Request{Method: "GET", URL: mustURL(t, scheme+"://"+addr+"/")}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	if _, err := c.Do(ctx, req); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("deadline: error %v, want context.DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > 20*time.Second {
-		t.Errorf("deadline of 200ms: Do returned after %s", d)
-	}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		start := time.Now()
+		if _, err := c.Do(ctx, req); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s, deadline: error %v, want context.DeadlineExceeded", scheme, err)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("%s, deadline of 200ms: Do returned after %s", scheme, d)
+		}
+		cancel()
 
-	ctx, cancel = context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
-	if _, err := c.Do(ctx, req); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancel: error %v, want context.Canceled", err)
+		ctx, cancel = context.WithCancel(context.Background())
+		time.AfterFunc(200*time.Millisecond, cancel)
+		if _, err := c.Do(ctx, req); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s, cancel: error %v, want context.Canceled", scheme, err)
+		}
 	}
 }
 
