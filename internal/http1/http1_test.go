@@ -1,7 +1,6 @@
 package http1
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/G-Core/gcore-credential-helper/internal/harness"
 )
 
 // direct is a Proxy that never proxies, so the tests do not depend on the
@@ -204,80 +205,10 @@ func TestDoRefusesWhatBreaksFraming(t *testing.T) {
 	}
 }
 
-// connectProxy is an http proxy that tunnels CONNECT requests and forwards
-// absolute-form ones by tunnelling them too, recording each request head.
-type connectProxy struct {
-	addr   string
-	refuse int // answer CONNECT with this status instead, when not 0
-	mu     sync.Mutex
-	heads  []string
-}
-
-func startProxy(t *testing.T, refuse int) *connectProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	p := &connectProxy{addr: l.Addr().String(), refuse: refuse}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	return p
-}
-
-func (p *connectProxy) serve(c net.Conn) {
-	defer c.Close()
-	br := bufio.NewReader(c)
-	req, err := http.ReadRequest(br)
-	if err != nil {
-		return
-	}
-	var head strings.Builder
-	head.WriteString(req.Method + " " + req.RequestURI)
-	if a := req.Header.Get("Proxy-Authorization"); a != "" {
-		head.WriteString(" auth=" + a)
-	}
-	p.mu.Lock()
-	p.heads = append(p.heads, head.String())
-	p.mu.Unlock()
-	if p.refuse != 0 {
-		_, _ = io.WriteString(c, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
-		return
-	}
-	target := req.Host
-	up, err := net.Dial("tcp", target)
-	if err != nil {
-		_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
-		return
-	}
-	defer up.Close()
-	if req.Method == "CONNECT" {
-		_, _ = io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-	} else {
-		req.Header.Del("Proxy-Authorization")
-		_ = req.Write(up)
-	}
-	go func() { _, _ = io.Copy(up, br) }()
-	_, _ = io.Copy(c, up)
-}
-
-func (p *connectProxy) seen() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.heads...)
-}
-
 func TestDoThroughAProxy(t *testing.T) {
 	srv, got := recordingServer(t, true, func(w http.ResponseWriter) { _, _ = io.WriteString(w, "tunnelled") })
-	proxy := startProxy(t, 0)
-	proxyURL := mustURL(t, "http://user:s3cret@"+proxy.addr)
+	proxy := harness.StartProxy(t, nil, 0)
+	proxyURL := mustURL(t, "http://user:s3cret@"+proxy.Addr)
 	c := &Client{TLS: trusting(srv), Proxy: func(*url.URL) (*url.URL, error) { return proxyURL, nil }}
 	res, err := c.Do(context.Background(), &Request{Method: "GET", URL: mustURL(t, srv.URL+"/me")})
 	if err != nil || string(res.Body) != "tunnelled" {
@@ -285,7 +216,7 @@ func TestDoThroughAProxy(t *testing.T) {
 	}
 	target := strings.TrimPrefix(srv.URL, "https://")
 	wantHead := "CONNECT " + target + " auth=Basic dXNlcjpzM2NyZXQ=" // user:s3cret
-	if heads := proxy.seen(); len(heads) != 1 || heads[0] != wantHead {
+	if heads := proxy.Requests(); len(heads) != 1 || heads[0] != wantHead {
 		t.Errorf("the proxy saw %q, want [%q]", heads, wantHead)
 	}
 	if s := got(); s.uri != "/me" || s.header.Get("Proxy-Authorization") != "" {
@@ -295,14 +226,14 @@ func TestDoThroughAProxy(t *testing.T) {
 
 func TestDoPlainHTTPThroughAProxy(t *testing.T) {
 	srv, got := recordingServer(t, false, func(w http.ResponseWriter) { _, _ = io.WriteString(w, "forwarded") })
-	proxy := startProxy(t, 0)
-	proxyURL := mustURL(t, "http://"+proxy.addr)
+	proxy := harness.StartProxy(t, nil, 0)
+	proxyURL := mustURL(t, "http://"+proxy.Addr)
 	c := &Client{Proxy: func(*url.URL) (*url.URL, error) { return proxyURL, nil }}
 	res, err := c.Do(context.Background(), &Request{Method: "GET", URL: mustURL(t, srv.URL+"/me?a=1")})
 	if err != nil || string(res.Body) != "forwarded" {
 		t.Fatalf("%v %v", res, err)
 	}
-	if heads := proxy.seen(); len(heads) != 1 || heads[0] != "GET "+srv.URL+"/me?a=1" {
+	if heads := proxy.Requests(); len(heads) != 1 || heads[0] != "GET "+srv.URL+"/me?a=1" {
 		t.Errorf("the proxy saw %q, want the absolute form", heads)
 	}
 	if s := got(); s.uri != "/me?a=1" {
@@ -311,8 +242,8 @@ func TestDoPlainHTTPThroughAProxy(t *testing.T) {
 }
 
 func TestDoProxyRefusal(t *testing.T) {
-	proxy := startProxy(t, 407)
-	proxyURL := mustURL(t, "http://user:s3cret@"+proxy.addr)
+	proxy := harness.StartProxy(t, nil, 407)
+	proxyURL := mustURL(t, "http://user:s3cret@"+proxy.Addr)
 	c := &Client{Proxy: func(*url.URL) (*url.URL, error) { return proxyURL, nil }}
 	_, err := c.Do(context.Background(), &Request{Method: "GET", URL: mustURL(t, "https://api.example.com/")})
 	if err == nil || !strings.Contains(err.Error(), "407 Proxy Authentication Required") || strings.Contains(err.Error(), "s3cret") {
